@@ -1,0 +1,78 @@
+# mlsys developer commands. `make` or `make help` lists them; CI (.ci/run) calls `make test`.
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+# Use the machine's Python 3.11, never download one; precompile for fast cold starts
+# (PYTHONDONTWRITEBYTECODE=1 may be set).
+export UV_PYTHON_DOWNLOADS := never
+export UV_COMPILE_BYTECODE := 1
+UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
+RUN := $(UV) run --locked --no-sync
+VENV := .venv/.synced
+ARGS ?=
+
+.PHONY: help
+help: ## List the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+$(VENV): pyproject.toml uv.lock
+	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 \
+		|| { echo "Installing uv with pip..."; python3 -m pip install --quiet uv; }
+	$(UV) sync --locked
+	@touch $@
+
+.PHONY: setup
+setup: $(VENV) ## Install uv if missing and sync .venv from uv.lock
+
+.PHONY: train
+train: $(VENV) ## Train the default model on data/leads.csv (extra overrides: ARGS="model=catboost")
+	$(RUN) python -m mlsys.train $(ARGS)
+
+.PHONY: test
+test: lint format-check typecheck pytest ## Every CI gate: lint, format, types, all tests (what .ci/run runs)
+
+.PHONY: pytest
+pytest: $(VENV) ## All tests, slow ones included
+	$(RUN) pytest $(ARGS)
+
+.PHONY: test-fast
+test-fast: $(VENV) ## Tests without the slow ones (real data sets, long runs)
+	$(RUN) pytest -m "not slow" $(ARGS)
+
+.PHONY: unit
+unit: $(VENV) ## Unit tests only
+	$(RUN) pytest -m unit $(ARGS)
+
+.PHONY: integration
+integration: $(VENV) ## Integration tests only (CLI subprocesses, real data, services)
+	$(RUN) pytest -m integration $(ARGS)
+
+.PHONY: lint
+lint: $(VENV) ## ruff check
+	$(RUN) ruff check src tests benchmarks serving
+
+.PHONY: format-check
+format-check: $(VENV) ## ruff format --check
+	$(RUN) ruff format --check src tests benchmarks serving
+
+.PHONY: format
+format: $(VENV) ## Apply ruff format and safe lint fixes
+	$(RUN) ruff format src tests benchmarks serving
+	$(RUN) ruff check --fix src tests benchmarks serving
+
+.PHONY: typecheck
+typecheck: $(VENV) ## mypy --strict on src
+	$(RUN) mypy --strict src
+
+.PHONY: data
+data: $(VENV) ## Regenerate data/leads.csv (byte-identical) from the seeded generator
+	$(RUN) python -m mlsys.data --out data/leads.csv
+
+.PHONY: bench
+bench: $(VENV) ## Framework-overhead benchmark on bank marketing (writes docs/benchmarks/)
+	$(RUN) python benchmarks/train_overhead.py $(ARGS)
+
+.PHONY: clean
+clean: ## Remove caches and Hydra run dirs (keeps .venv)
+	rm -rf outputs/ .mypy_cache .ruff_cache .pytest_cache .hypothesis

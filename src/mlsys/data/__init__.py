@@ -1,0 +1,27 @@
+"""Data sources: load, validate and type labelled conversion data.
+
+``CsvSource`` reads any CSV (``conf/data/csv.yaml``); ``FrameSource`` wraps a DataFrame in
+memory; ``generate_leads`` makes the embedded synthetic B2B leads data set.
+"""
+
+from __future__ import annotations
+
+from mlsys.data._csv import CsvSource, coerce_features, file_sha256
+from mlsys.data._dataset import ColumnKind, Dataset, FeatureSchema
+from mlsys.data._protocol import DataSource, FrameSource
+from mlsys.data._synthetic import LEADS_COLUMNS, LEADS_SEED, generate_leads, write_leads
+
+__all__ = [
+    "LEADS_COLUMNS",
+    "LEADS_SEED",
+    "ColumnKind",
+    "CsvSource",
+    "DataSource",
+    "Dataset",
+    "FeatureSchema",
+    "FrameSource",
+    "coerce_features",
+    "file_sha256",
+    "generate_leads",
+    "write_leads",
+]

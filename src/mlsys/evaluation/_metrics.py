@@ -1,0 +1,123 @@
+"""Metrics a revenue team reads: ranking quality, calibration, and yield of the top leads.
+
+Every function takes true labels (0/1) and calibrated probabilities. Ties in the ranking are
+broken by row order (a stable sort), so top-k metrics are deterministic.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+from sklearn import metrics as skm
+
+__all__ = [
+    "binary_metrics",
+    "expected_calibration_error",
+    "lift_at_k",
+    "precision_at_k",
+    "recall_at_k",
+    "top_k_mask",
+]
+
+FloatArray = np.ndarray[Any, np.dtype[np.float64]]
+Labels = np.ndarray[Any, Any]
+
+
+def top_k_mask(scores: FloatArray, fraction: float) -> np.ndarray[Any, np.dtype[np.bool_]]:
+    """Boolean mask of the ``ceil(fraction * n)`` highest-scored rows (ties by row order)."""
+    if not 0 < fraction <= 1:
+        raise ValueError(f"fraction must be in (0, 1], got {fraction}")
+    n = len(scores)
+    k = max(1, math.ceil(fraction * n)) if n else 0
+    order = np.argsort(-np.asarray(scores, dtype=np.float64), kind="stable")
+    mask = np.zeros(n, dtype=bool)
+    mask[order[:k]] = True
+    return mask
+
+
+def precision_at_k(y: Labels, scores: FloatArray, fraction: float) -> float:
+    """Share of converters among the top ``fraction`` of leads by score."""
+    mask = top_k_mask(scores, fraction)
+    return float(np.asarray(y)[mask].mean()) if mask.any() else float("nan")
+
+
+def recall_at_k(y: Labels, scores: FloatArray, fraction: float) -> float:
+    """Share of all converters found in the top ``fraction`` of leads."""
+    labels = np.asarray(y)
+    positives = labels.sum()
+    if positives == 0:
+        return float("nan")
+    return float(labels[top_k_mask(scores, fraction)].sum() / positives)
+
+
+def lift_at_k(y: Labels, scores: FloatArray, fraction: float) -> float:
+    """Precision in the top ``fraction`` divided by the base conversion rate."""
+    base = float(np.asarray(y).mean()) if len(y) else float("nan")
+    if not base:
+        return float("nan")
+    return precision_at_k(y, scores, fraction) / base
+
+
+def expected_calibration_error(y: Labels, probabilities: FloatArray, n_bins: int = 10) -> float:
+    """Row-weighted mean gap between predicted and observed rates over equal-width bins."""
+    labels = np.asarray(y, dtype=np.float64)
+    p = np.asarray(probabilities, dtype=np.float64)
+    if len(p) == 0:
+        return float("nan")
+    bins = np.minimum((p * n_bins).astype(np.int64), n_bins - 1)
+    total = 0.0
+    for b in range(n_bins):
+        in_bin = bins == b
+        if in_bin.any():
+            total += in_bin.sum() * abs(p[in_bin].mean() - labels[in_bin].mean())
+    return float(total / len(p))
+
+
+def _pct(fraction: float) -> str:
+    return f"{round(fraction * 100):d}"
+
+
+def binary_metrics(
+    y: Labels,
+    probabilities: FloatArray,
+    threshold: float,
+    top_fractions: tuple[float, ...] = (0.05, 0.1, 0.2),
+    lift_fraction: float = 0.1,
+    calibration_bins: int = 10,
+) -> dict[str, Any]:
+    """All headline metrics for one split, JSON-friendly.
+
+    Metrics that need both classes (ROC-AUC, PR-AUC, recall@k) are ``None`` when the labels
+    hold a single class, and ``undefined`` lists why.
+    """
+    labels = np.asarray(y).astype(np.int64)
+    p = np.clip(np.asarray(probabilities, dtype=np.float64), 0.0, 1.0)
+    decisions = (p >= threshold).astype(np.int64)
+    both = len(np.unique(labels)) == 2
+    out: dict[str, Any] = {
+        "n_rows": len(labels),
+        "positive_rate": float(labels.mean()) if len(labels) else None,
+        "roc_auc": float(skm.roc_auc_score(labels, p)) if both else None,
+        "pr_auc": float(skm.average_precision_score(labels, p)) if both else None,
+        "log_loss": float(skm.log_loss(labels, p, labels=[0, 1])) if len(labels) else None,
+        "brier": float(skm.brier_score_loss(labels, p, pos_label=1)) if len(labels) else None,
+        "ece": expected_calibration_error(labels, p, calibration_bins),
+    }
+    for fraction in top_fractions:
+        out[f"precision_at_{_pct(fraction)}pct"] = precision_at_k(labels, p, fraction)
+        out[f"recall_at_{_pct(fraction)}pct"] = recall_at_k(labels, p, fraction) if both else None
+    out[f"lift_at_{_pct(lift_fraction)}pct"] = lift_at_k(labels, p, lift_fraction)
+    tn, fp, fn, tp = skm.confusion_matrix(labels, decisions, labels=[0, 1]).ravel()
+    out.update(
+        threshold=float(threshold),
+        precision=float(tp / (tp + fp)) if tp + fp else 0.0,
+        recall=float(tp / (tp + fn)) if tp + fn else None,
+        f1=float(2 * tp / (2 * tp + fp + fn)) if tp + fp + fn else None,
+        accuracy=float((tp + tn) / len(labels)) if len(labels) else None,
+        confusion_matrix={"tn": int(tn), "fp": int(fp), "fn": int(fn), "tp": int(tp)},
+    )
+    if not both:
+        out["undefined"] = "labels hold a single class: ROC-AUC, PR-AUC and recall need both"
+    return out

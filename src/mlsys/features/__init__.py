@@ -1,0 +1,37 @@
+"""Feature transformers and imbalance handling, fitted on the training split only."""
+
+from __future__ import annotations
+
+from mlsys.features._imbalance import (
+    ClassWeight,
+    NoRebalance,
+    Rebalanced,
+    Rebalancer,
+    Smote,
+    SmoteNC,
+    Undersample,
+)
+from mlsys.features._transformers import (
+    MISSING,
+    OTHER,
+    FeatureTransformer,
+    NativeFeatures,
+    TabularFeatures,
+    categorical_columns,
+)
+
+__all__ = [
+    "MISSING",
+    "OTHER",
+    "ClassWeight",
+    "FeatureTransformer",
+    "NativeFeatures",
+    "NoRebalance",
+    "Rebalanced",
+    "Rebalancer",
+    "Smote",
+    "SmoteNC",
+    "TabularFeatures",
+    "Undersample",
+    "categorical_columns",
+]

@@ -1,0 +1,395 @@
+"""Conversion models: scikit-learn-contract wrappers that early-stop on the validation split.
+
+Each wrapper keeps the library's own estimator in ``model_`` and adds what mlsys needs on top:
+one ``fit`` signature with an optional validation set for early stopping, deterministic
+seeding, and a clear error when a model is paired with features it cannot use.
+
+To add a model, write a class like these (keyword params, ``fit`` returning ``self``,
+``predict_proba``) and one YAML file in ``conf/model/``; see ``docs/ARCHITECTURE.md``.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Protocol, Self, runtime_checkable
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.utils.validation import check_is_fitted
+
+from mlsys.errors import ConfigError, ModelError
+from mlsys.features import categorical_columns
+
+__all__ = [
+    "CatBoostModel",
+    "ConversionModel",
+    "HistGradientBoostingModel",
+    "LogisticRegressionModel",
+    "RandomForestModel",
+    "XGBoostModel",
+]
+
+log = logging.getLogger(__name__)
+FloatArray = np.ndarray[Any, np.dtype[np.float64]]
+ValidationSet = tuple[pd.DataFrame, Any]
+
+
+@runtime_checkable
+class ConversionModel(Protocol):
+    """A binary classifier fitted on training rows, optionally early-stopped on validation."""
+
+    def fit(
+        self,
+        X: pd.DataFrame,
+        y: Any,
+        sample_weight: Any = None,
+        eval_set: ValidationSet | None = None,
+    ) -> Self:
+        """Fit on training rows; ``eval_set`` is the validation split for early stopping."""
+        ...
+
+    def predict_proba(self, X: pd.DataFrame) -> FloatArray:
+        """Uncalibrated class probabilities, shape (n, 2)."""
+        ...
+
+
+class _Base(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
+    """Shared plumbing: fitted check, classes, probability output."""
+
+    native_categoricals = False
+    display_name = "model"
+
+    def predict_proba(self, X: pd.DataFrame) -> FloatArray:
+        """Class probabilities, shape (n, 2)."""
+        check_is_fitted(self, "model_")
+        return np.asarray(self.model_.predict_proba(X), dtype=np.float64)
+
+    def predict(self, X: pd.DataFrame) -> np.ndarray[Any, Any]:
+        """Class labels at a 0.5 cut-off (mlsys uses a tuned threshold instead)."""
+        return (self.predict_proba(X)[:, 1] >= 0.5).astype(np.int64)
+
+    def _prepare(self, X: pd.DataFrame, y: Any) -> np.ndarray[Any, Any]:
+        labels = np.asarray(y)
+        if len(np.unique(labels)) != 2:
+            raise ModelError(f"{self.display_name}: training labels must hold both classes.")
+        self.classes_ = np.array([0, 1])
+        categorical = categorical_columns(X)
+        if categorical and not self.native_categoricals:
+            raise ConfigError(
+                f"model={self.display_name} needs numeric features but got categorical columns "
+                f"{categorical[:5]}. Fix: use features=tabular with this model."
+            )
+        return labels
+
+
+class XGBoostModel(_Base):
+    """Gradient-boosted trees (XGBoost, ``hist``), early-stopped on validation log-loss.
+
+    Accepts native ``category`` columns (``features=native``) as well as a numeric matrix.
+    """
+
+    native_categoricals = True
+    display_name = "xgboost"
+
+    def __init__(
+        self,
+        n_estimators: int = 2000,
+        learning_rate: float = 0.05,
+        max_depth: int = 5,
+        min_child_weight: float = 1.0,
+        subsample: float = 0.8,
+        colsample_bytree: float = 0.8,
+        reg_lambda: float = 1.0,
+        reg_alpha: float = 0.0,
+        gamma: float = 0.0,
+        max_cat_to_onehot: int = 4,
+        scale_pos_weight: float = 1.0,
+        early_stopping_rounds: int | None = 100,
+        n_jobs: int | None = None,
+        seed: int = 0,
+    ) -> None:
+        self.n_estimators = n_estimators
+        self.learning_rate = learning_rate
+        self.max_depth = max_depth
+        self.min_child_weight = min_child_weight
+        self.subsample = subsample
+        self.colsample_bytree = colsample_bytree
+        self.reg_lambda = reg_lambda
+        self.reg_alpha = reg_alpha
+        self.gamma = gamma
+        self.max_cat_to_onehot = max_cat_to_onehot
+        self.scale_pos_weight = scale_pos_weight
+        self.early_stopping_rounds = early_stopping_rounds
+        self.n_jobs = n_jobs
+        self.seed = seed
+
+    def fit(
+        self,
+        X: pd.DataFrame,
+        y: Any,
+        sample_weight: Any = None,
+        eval_set: ValidationSet | None = None,
+    ) -> Self:
+        """Fit, stopping when validation log-loss stops improving."""
+        from xgboost import XGBClassifier
+
+        labels = self._prepare(X, y)
+        stopping = self.early_stopping_rounds if eval_set is not None else None
+        self.model_ = XGBClassifier(
+            n_estimators=self.n_estimators,
+            learning_rate=self.learning_rate,
+            max_depth=self.max_depth,
+            min_child_weight=self.min_child_weight,
+            subsample=self.subsample,
+            colsample_bytree=self.colsample_bytree,
+            reg_lambda=self.reg_lambda,
+            reg_alpha=self.reg_alpha,
+            gamma=self.gamma,
+            max_cat_to_onehot=self.max_cat_to_onehot,
+            scale_pos_weight=self.scale_pos_weight,
+            early_stopping_rounds=stopping,
+            tree_method="hist",
+            enable_categorical=True,
+            eval_metric="logloss",
+            n_jobs=self.n_jobs,
+            random_state=self.seed,
+        )
+        eval_sets = [(eval_set[0], np.asarray(eval_set[1]))] if eval_set is not None else None
+        self.model_.fit(X, labels, sample_weight=sample_weight, eval_set=eval_sets, verbose=False)
+        self.best_iteration_ = int(getattr(self.model_, "best_iteration", self.n_estimators - 1))
+        log.info("xgboost: %d trees (best iteration %d)", self.n_estimators, self.best_iteration_)
+        return self
+
+
+class CatBoostModel(_Base):
+    """CatBoost with native categorical handling, early-stopped on validation log-loss."""
+
+    native_categoricals = True
+    display_name = "catboost"
+
+    def __init__(
+        self,
+        iterations: int = 2000,
+        learning_rate: float = 0.05,
+        depth: int = 6,
+        l2_leaf_reg: float = 3.0,
+        border_count: int = 254,
+        one_hot_max_size: int = 4,
+        auto_class_weights: str | None = None,
+        early_stopping_rounds: int | None = 100,
+        thread_count: int = -1,
+        seed: int = 0,
+    ) -> None:
+        self.iterations = iterations
+        self.learning_rate = learning_rate
+        self.depth = depth
+        self.l2_leaf_reg = l2_leaf_reg
+        self.border_count = border_count
+        self.one_hot_max_size = one_hot_max_size
+        self.auto_class_weights = auto_class_weights
+        self.early_stopping_rounds = early_stopping_rounds
+        self.thread_count = thread_count
+        self.seed = seed
+
+    def fit(
+        self,
+        X: pd.DataFrame,
+        y: Any,
+        sample_weight: Any = None,
+        eval_set: ValidationSet | None = None,
+    ) -> Self:
+        """Fit, stopping when validation log-loss stops improving."""
+        from catboost import CatBoostClassifier
+
+        labels = self._prepare(X, y)
+        self.cat_features_ = categorical_columns(X)
+        self.model_ = CatBoostClassifier(
+            iterations=self.iterations,
+            learning_rate=self.learning_rate,
+            depth=self.depth,
+            l2_leaf_reg=self.l2_leaf_reg,
+            border_count=self.border_count,
+            one_hot_max_size=self.one_hot_max_size,
+            auto_class_weights=self.auto_class_weights,
+            loss_function="Logloss",
+            random_seed=self.seed,
+            thread_count=self.thread_count,
+            allow_writing_files=False,
+            verbose=False,
+        )
+        eval_data = None
+        if eval_set is not None:
+            eval_data = (self._cats(eval_set[0]), np.asarray(eval_set[1]))
+        self.model_.fit(
+            self._cats(X),
+            labels,
+            cat_features=self.cat_features_ or None,
+            sample_weight=sample_weight,
+            eval_set=eval_data,
+            early_stopping_rounds=self.early_stopping_rounds if eval_data else None,
+            use_best_model=eval_data is not None,
+        )
+        self.best_iteration_ = int(self.model_.get_best_iteration() or self.iterations - 1)
+        log.info("catboost: best iteration %d", self.best_iteration_)
+        return self
+
+    def predict_proba(self, X: pd.DataFrame) -> FloatArray:
+        """Class probabilities, shape (n, 2)."""
+        check_is_fitted(self, "model_")
+        return np.asarray(self.model_.predict_proba(self._cats(X)), dtype=np.float64)
+
+    def _cats(self, X: pd.DataFrame) -> pd.DataFrame:
+        # CatBoost wants categorical values as strings, not pandas categories.
+        if not self.cat_features_:
+            return X
+        out = X.copy()
+        for name in self.cat_features_:
+            out[name] = out[name].astype(str)
+        return out
+
+
+class HistGradientBoostingModel(_Base):
+    """scikit-learn's histogram gradient boosting, early-stopped on the validation split."""
+
+    native_categoricals = True
+    display_name = "hist_gb"
+
+    def __init__(
+        self,
+        learning_rate: float = 0.05,
+        max_iter: int = 1000,
+        max_leaf_nodes: int = 31,
+        max_depth: int | None = None,
+        min_samples_leaf: int = 20,
+        l2_regularization: float = 0.0,
+        max_features: float = 1.0,
+        n_iter_no_change: int = 50,
+        seed: int = 0,
+    ) -> None:
+        self.learning_rate = learning_rate
+        self.max_iter = max_iter
+        self.max_leaf_nodes = max_leaf_nodes
+        self.max_depth = max_depth
+        self.min_samples_leaf = min_samples_leaf
+        self.l2_regularization = l2_regularization
+        self.max_features = max_features
+        self.n_iter_no_change = n_iter_no_change
+        self.seed = seed
+
+    def fit(
+        self,
+        X: pd.DataFrame,
+        y: Any,
+        sample_weight: Any = None,
+        eval_set: ValidationSet | None = None,
+    ) -> Self:
+        """Fit, stopping when validation log-loss stops improving."""
+        from sklearn.ensemble import HistGradientBoostingClassifier
+
+        labels = self._prepare(X, y)
+        self.model_ = HistGradientBoostingClassifier(
+            learning_rate=self.learning_rate,
+            max_iter=self.max_iter,
+            max_leaf_nodes=self.max_leaf_nodes,
+            max_depth=self.max_depth,
+            min_samples_leaf=self.min_samples_leaf,
+            l2_regularization=self.l2_regularization,
+            max_features=self.max_features,
+            categorical_features="from_dtype",
+            early_stopping=eval_set is not None,
+            n_iter_no_change=self.n_iter_no_change,
+            scoring="loss",
+            random_state=self.seed,
+        )
+        if eval_set is None:
+            self.model_.fit(X, labels, sample_weight=sample_weight)
+        else:
+            self.model_.fit(
+                X,
+                labels,
+                sample_weight=sample_weight,
+                X_val=eval_set[0],
+                y_val=np.asarray(eval_set[1]),
+            )
+        self.best_iteration_ = int(self.model_.n_iter_)
+        log.info("hist_gb: %d iterations", self.best_iteration_)
+        return self
+
+
+class LogisticRegressionModel(_Base):
+    """L2-regularised logistic regression: the transparent baseline (``features=tabular``)."""
+
+    display_name = "logreg"
+
+    def __init__(
+        self, C: float = 1.0, max_iter: int = 2000, class_weight: str | None = None, seed: int = 0
+    ) -> None:
+        self.C = C
+        self.max_iter = max_iter
+        self.class_weight = class_weight
+        self.seed = seed
+
+    def fit(
+        self,
+        X: pd.DataFrame,
+        y: Any,
+        sample_weight: Any = None,
+        eval_set: ValidationSet | None = None,
+    ) -> Self:
+        """Fit; logistic regression has nothing to early-stop, so ``eval_set`` is unused."""
+        from sklearn.linear_model import LogisticRegression
+
+        labels = self._prepare(X, y)
+        self.model_ = LogisticRegression(
+            C=self.C, max_iter=self.max_iter, class_weight=self.class_weight, random_state=self.seed
+        )
+        self.model_.fit(X, labels, sample_weight=sample_weight)
+        return self
+
+
+class RandomForestModel(_Base):
+    """Random forest (``features=tabular``); bagging needs no early stopping."""
+
+    display_name = "random_forest"
+
+    def __init__(
+        self,
+        n_estimators: int = 300,
+        max_depth: int | None = None,
+        min_samples_leaf: int = 5,
+        max_features: float | str = "sqrt",
+        class_weight: str | None = None,
+        n_jobs: int | None = None,
+        seed: int = 0,
+    ) -> None:
+        self.n_estimators = n_estimators
+        self.max_depth = max_depth
+        self.min_samples_leaf = min_samples_leaf
+        self.max_features = max_features
+        self.class_weight = class_weight
+        self.n_jobs = n_jobs
+        self.seed = seed
+
+    def fit(
+        self,
+        X: pd.DataFrame,
+        y: Any,
+        sample_weight: Any = None,
+        eval_set: ValidationSet | None = None,
+    ) -> Self:
+        """Fit the forest; ``eval_set`` is unused."""
+        from sklearn.ensemble import RandomForestClassifier
+
+        labels = self._prepare(X, y)
+        self.model_ = RandomForestClassifier(
+            n_estimators=self.n_estimators,
+            max_depth=self.max_depth,
+            min_samples_leaf=self.min_samples_leaf,
+            max_features=self.max_features,
+            class_weight=self.class_weight,
+            n_jobs=self.n_jobs,
+            random_state=self.seed,
+        )
+        self.model_.fit(X, labels, sample_weight=sample_weight)
+        return self

@@ -1,0 +1,457 @@
+"""The training pipeline: every stage in order, each fitted only on the rows it may see.
+
+load -> split -> fit features (train) -> rebalance (train) -> fit model (train, early stop on
+validation) -> calibrate (calibration split) -> choose threshold (validation) -> evaluate (test)
+-> write artifacts -> track.
+
+The pipeline knows nothing about Hydra: it takes built components, so a notebook can assemble
+one by hand. :func:`mlsys.config.build_pipeline` builds one from config.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import logging
+import platform
+import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from importlib import metadata as importlib_metadata
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn import metrics as skm
+
+from mlsys.calibration import Calibrator, NoCalibration
+from mlsys.data import Dataset, DataSource
+from mlsys.errors import DataError, MlsysError, TrackingError
+from mlsys.evaluation import Evaluator
+from mlsys.features import FeatureTransformer, Rebalancer, categorical_columns
+from mlsys.models import ConversionModel, ModelBundle
+from mlsys.split import SplitIndices, Splitter
+from mlsys.tracking import NullTracker, RunRecord, Tracker
+
+__all__ = ["TrainingPipeline", "TrainingResult"]
+
+log = logging.getLogger(__name__)
+
+_VERSIONED_PACKAGES = (
+    "mlsys",
+    "numpy",
+    "pandas",
+    "scikit-learn",
+    "xgboost",
+    "catboost",
+    "imbalanced-learn",
+    "hydra-core",
+    "omegaconf",
+)
+
+
+@dataclass(frozen=True)
+class TrainingResult:
+    """What one training run produced.
+
+    Attributes:
+        metrics: Test-split metrics (the untouched holdout).
+        validation_metrics: Validation-split metrics (what sweeps optimise).
+        objective: The validation objective returned to a sweep.
+        threshold: Decision threshold chosen on validation data.
+        report: Classification report on the test split at ``threshold``.
+        artifacts: Artifact name to path, all inside ``output_dir``.
+        metadata: Provenance: git sha, data digest, versions, seed, stage timings.
+        output_dir: The run directory.
+        bundle: The fitted, calibrated model bundle.
+        run_id: The tracker's id for the run, if it keeps one.
+    """
+
+    metrics: dict[str, Any]
+    validation_metrics: dict[str, Any]
+    objective: float
+    threshold: float
+    report: str
+    artifacts: dict[str, Path]
+    metadata: dict[str, Any]
+    output_dir: Path
+    bundle: ModelBundle
+    run_id: str | None = None
+
+
+@dataclass
+class _Timer:
+    stages: dict[str, float] = field(default_factory=dict)
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        log.info("Stage <%s>", name)
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.stages[name] = round(time.perf_counter() - start, 4)
+
+
+class TrainingPipeline:
+    """Runs the stages of one experiment and writes its artifacts.
+
+    Args:
+        data: Source of the labelled rows.
+        splitter: Assigns rows to train / validation / calibration / test.
+        features: Feature transformer, fitted on the training split.
+        imbalance: Rebalancer applied to the transformed training split only.
+        model: The estimator.
+        calibrator: Calibrator fitted on the calibration split.
+        evaluator: Threshold policy and metrics.
+        output_dir: Where artifacts are written (Hydra's run dir from the CLI).
+        tracker: Where the finished run is recorded.
+        seed: The run's seed, recorded in metadata (components take it from config).
+        name: Experiment name, used for the run name.
+        config: The resolved config, written as ``config.yaml`` and tracked as params.
+        overrides: The command-line overrides, written as ``overrides.yaml``.
+        leakage_auc_warning: Warn when one feature alone separates the classes on the training
+            split with at least this ROC-AUC (a sign it leaks the outcome).
+        save_predictions: Write the test split's predictions as ``test_predictions.csv``.
+    """
+
+    def __init__(
+        self,
+        data: DataSource,
+        splitter: Splitter,
+        features: FeatureTransformer,
+        imbalance: Rebalancer,
+        model: ConversionModel,
+        calibrator: Calibrator,
+        evaluator: Evaluator,
+        output_dir: Path,
+        tracker: Tracker | None = None,
+        seed: int = 0,
+        name: str = "conversion",
+        config: dict[str, Any] | None = None,
+        overrides: list[str] | None = None,
+        leakage_auc_warning: float = 0.95,
+        save_predictions: bool = True,
+    ) -> None:
+        self.data = data
+        self.splitter = splitter
+        self.features = features
+        self.imbalance = imbalance
+        self.model = model
+        self.calibrator = calibrator
+        self.evaluator = evaluator
+        self.output_dir = Path(output_dir)
+        self.tracker: Tracker = tracker or NullTracker()
+        self.seed = seed
+        self.name = name
+        self.config = config or {}
+        self.overrides = overrides or []
+        self.leakage_auc_warning = leakage_auc_warning
+        self.save_predictions = save_predictions
+
+    def run(self) -> TrainingResult:
+        """Run every stage; returns the result after artifacts are written and tracked."""
+        started = datetime.now(UTC)
+        timer = _Timer()
+        np.random.seed(self.seed)  # for any library that still reads the global RNG
+        self.output_dir.mkdir(parents=True, exist_ok=True)
+
+        with timer.stage("load"):
+            dataset = self.data.load()
+        with timer.stage("split"):
+            splits = self.splitter.split(dataset)
+            log.info("Split sizes: %s", splits.sizes())
+        parts = {name: _rows(dataset, idx) for name, idx in splits.items()}
+        self._check_leakage(*parts["train"])
+
+        with timer.stage("features"):
+            self.features.fit(parts["train"][0], parts["train"][1])
+            transformed = {name: self.features.transform(X) for name, (X, _) in parts.items()}
+        with timer.stage("imbalance"):
+            balanced = self.imbalance.rebalance(transformed["train"], parts["train"][1])
+        with timer.stage("fit"):
+            self.model.fit(
+                balanced.X,
+                balanced.y,
+                sample_weight=balanced.sample_weight,
+                eval_set=(transformed["validation"], parts["validation"][1]),
+            )
+        raw = {
+            name: np.asarray(self.model.predict_proba(X)[:, 1], dtype=np.float64)
+            for name, X in transformed.items()
+        }
+        with timer.stage("calibrate"):
+            self._fit_calibrator(raw["calibration"], parts["calibration"][1])
+            calibrated = {name: self.calibrator.transform(s) for name, s in raw.items()}
+        with timer.stage("evaluate"):
+            threshold = self.evaluator.threshold.choose(
+                parts["validation"][1], calibrated["validation"]
+            )
+            validation = self.evaluator.evaluate(
+                parts["validation"][1], calibrated["validation"], threshold
+            )
+            test = self.evaluator.evaluate(parts["test"][1], calibrated["test"], threshold)
+        objective = self.evaluator.objective(validation.metrics)
+
+        bundle = ModelBundle(
+            features=self.features,
+            model=self.model,
+            calibrator=self.calibrator,
+            threshold=threshold,
+            schema=dataset.schema,
+            metadata=self._bundle_metadata(dataset, test.metrics, started),
+        )
+        with timer.stage("save"):
+            artifacts = self._write_artifacts(
+                dataset,
+                splits,
+                bundle,
+                test.metrics,
+                validation.metrics,
+                test.classification_report,
+                calibrated["test"],
+            )
+        metadata = self._metadata(dataset, splits, timer.stages, started)
+        run_id = self._track(dataset, bundle, test.metrics, validation.metrics, metadata, timer)
+        metadata["stage_seconds"] = timer.stages
+        metadata["tracking_run_id"] = run_id
+        _write_json(self.output_dir / "metadata.json", metadata)
+        return TrainingResult(
+            metrics=test.metrics,
+            validation_metrics=validation.metrics,
+            objective=objective,
+            threshold=threshold,
+            report=test.classification_report,
+            artifacts=artifacts,
+            metadata=metadata,
+            output_dir=self.output_dir,
+            bundle=bundle,
+            run_id=run_id,
+        )
+
+    def _fit_calibrator(self, scores: np.ndarray[Any, Any], y: np.ndarray[Any, Any]) -> None:
+        if len(scores) == 0 and not isinstance(self.calibrator, NoCalibration):
+            raise DataError(
+                "calibration: the calibration split is empty (split.calibration=0) but a "
+                "calibrator is configured. Fix: set split.calibration>0 or calibration=none."
+            )
+        self.calibrator.fit(scores, y)
+
+    def _check_leakage(self, X: pd.DataFrame, y: np.ndarray[Any, Any]) -> None:
+        """Warn about any feature that alone nearly separates the classes on training rows."""
+        categorical = set(categorical_columns(X))
+        for name in X.columns:
+            column = X[name]
+            if name in categorical:
+                # Target-mean encoding: an id-like or outcome-like column scores near 1.0.
+                values = pd.Series(y, index=X.index).groupby(column.fillna("__missing__")).mean()
+                score = column.fillna("__missing__").map(values).to_numpy(dtype=np.float64)
+            else:
+                numbers = column.to_numpy(dtype=np.float64)
+                missing = np.isnan(numbers)
+                floor = np.nanmin(numbers) - 1 if (~missing).any() else 0.0
+                score = np.where(missing, floor, numbers)
+            auc = float(skm.roc_auc_score(y, score))
+            auc = max(auc, 1 - auc)
+            if auc >= self.leakage_auc_warning:
+                log.warning(
+                    "LEAKAGE? Feature '%s' alone separates converters on the training split with "
+                    "ROC-AUC %.3f. If it is recorded after the outcome, add it to "
+                    "data.drop_columns.",
+                    name,
+                    auc,
+                )
+
+    def _write_artifacts(
+        self,
+        dataset: Dataset,
+        splits: SplitIndices,
+        bundle: ModelBundle,
+        metrics: dict[str, Any],
+        validation_metrics: dict[str, Any],
+        report: str,
+        test_probabilities: np.ndarray[Any, Any],
+    ) -> dict[str, Path]:
+        out = self.output_dir
+        artifacts = {
+            "model": bundle.save(out / "model.joblib"),
+            "metrics": _write_json(out / "metrics.json", metrics),
+            "validation_metrics": _write_json(out / "validation_metrics.json", validation_metrics),
+            "splits": splits.save(out / "splits.npz"),
+            "schema": _write_json(
+                out / "schema.json",
+                {
+                    "features": dataset.schema.to_dict(),
+                    "target": dataset.target_name,
+                    "positive_label": dataset.positive_label,
+                    "id_column": dataset.id_column,
+                },
+            ),
+        }
+        (out / "classification_report.txt").write_text(report)
+        artifacts["classification_report"] = out / "classification_report.txt"
+        if self.config:
+            from omegaconf import OmegaConf
+
+            OmegaConf.save(OmegaConf.create(self.config), out / "config.yaml")
+            artifacts["config"] = out / "config.yaml"
+        from omegaconf import OmegaConf
+
+        OmegaConf.save(OmegaConf.create(list(self.overrides)), out / "overrides.yaml")
+        artifacts["overrides"] = out / "overrides.yaml"
+        if self.save_predictions:
+            artifacts["test_predictions"] = self._write_predictions(
+                dataset, splits.test, test_probabilities, bundle.threshold
+            )
+        return artifacts
+
+    def _write_predictions(
+        self,
+        dataset: Dataset,
+        rows: np.ndarray[Any, Any],
+        probabilities: np.ndarray[Any, Any],
+        threshold: float,
+    ) -> Path:
+        frame = pd.DataFrame({"row": rows})
+        if dataset.id_column:
+            frame[dataset.id_column] = dataset.frame[dataset.id_column].to_numpy()[rows]
+        frame["converted"] = dataset.target[rows]
+        frame["probability"] = probabilities
+        frame["decision"] = (probabilities >= threshold).astype(np.int64)
+        path = self.output_dir / "test_predictions.csv"
+        frame.to_csv(path, index=False, float_format="%.10g", lineterminator="\n")
+        return path
+
+    def _bundle_metadata(
+        self, dataset: Dataset, metrics: dict[str, Any], started: datetime
+    ) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "model": type(self.model).__name__,
+            "trained_at": started.isoformat(timespec="seconds"),
+            "data": dataset.summary(),
+            "metrics": {k: v for k, v in metrics.items() if isinstance(v, float)},
+            "mlsys_version": _version("mlsys"),
+            "seed": self.seed,
+        }
+
+    def _metadata(
+        self,
+        dataset: Dataset,
+        splits: SplitIndices,
+        stages: dict[str, float],
+        started: datetime,
+    ) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "started_at": started.isoformat(timespec="seconds"),
+            "wall_seconds": round(sum(stages.values()), 3),
+            "seed": self.seed,
+            "git_sha": git_sha(),
+            "data": dataset.summary(),
+            "splits": {"sizes": splits.sizes(), "sha256": splits.digests()},
+            "python": platform.python_version(),
+            "packages": {name: _version(name) for name in _VERSIONED_PACKAGES},
+            "overrides": list(self.overrides),
+            "user": _user(),
+        }
+
+    def _track(
+        self,
+        dataset: Dataset,
+        bundle: ModelBundle,
+        metrics: dict[str, Any],
+        validation_metrics: dict[str, Any],
+        metadata: dict[str, Any],
+        timer: _Timer,
+    ) -> str | None:
+        numeric = {k: float(v) for k, v in metrics.items() if isinstance(v, (int, float))}
+        numeric.update(
+            {f"val_{k}": float(v) for k, v in validation_metrics.items() if isinstance(v, float)}
+        )
+        record = RunRecord(
+            run_name=f"{self.name}-{type(self.model).__name__}",
+            params=_flatten(self.config),
+            metrics=numeric,
+            tags={
+                "git_sha": str(metadata.get("git_sha")),
+                "data_sha256": dataset.sha256,
+                "user": str(metadata.get("user")),
+            },
+            output_dir=self.output_dir,
+            bundle_path=self.output_dir / "model.joblib",
+            timings=dict(timer.stages),
+            dataset={"name": dataset.name, "source": dataset.source, "sha256": dataset.sha256},
+        )
+        with timer.stage("track"):
+            try:
+                return self.tracker.log_run(record)
+            except Exception as exc:
+                if self.tracker.required:
+                    if isinstance(exc, MlsysError):
+                        raise
+                    raise TrackingError(
+                        f"tracker: recording the run failed ({exc}). tracker.required=true, so "
+                        f"the run fails; its artifacts are still in {self.output_dir}."
+                    ) from exc
+                log.error(
+                    "TRACKING FAILED (%s). The run's artifacts are complete in %s; set "
+                    "tracker.required=true to make this fatal.",
+                    exc,
+                    self.output_dir,
+                )
+                return None
+
+
+def _rows(dataset: Dataset, idx: np.ndarray[Any, Any]) -> tuple[pd.DataFrame, np.ndarray[Any, Any]]:
+    return dataset.features.iloc[idx].reset_index(drop=True), dataset.target[idx]
+
+
+def _write_json(path: Path, payload: dict[str, Any]) -> Path:
+    path.write_text(json.dumps(payload, indent=2, sort_keys=True, allow_nan=True) + "\n")
+    return path
+
+
+def _flatten(config: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for key, value in config.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            flat.update(_flatten(value, f"{name}."))
+        else:
+            flat[name] = value
+    return flat
+
+
+def _version(package: str) -> str | None:
+    try:
+        return importlib_metadata.version(package)
+    except importlib_metadata.PackageNotFoundError:
+        return None
+
+
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+def git_sha() -> str | None:
+    """The commit of the code that ran, or ``None`` outside a git checkout."""
+    try:
+        done = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            cwd=Path(__file__).resolve().parent,
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return done.stdout.strip() or None if done.returncode == 0 else None
