@@ -19,6 +19,7 @@ import difflib
 import inspect
 import logging
 import os
+import typing
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -40,6 +41,7 @@ __all__ = [
     "TrainConfig",
     "build_pipeline",
     "compose_config",
+    "instantiate_component",
     "register_configs",
     "train_model",
     "validate_targets",
@@ -179,6 +181,11 @@ def _validate_node(node: DictConfig, path: str) -> None:
                 f"{full}: unknown parameter of {target}.{hint} Valid keys: {valid}. "
                 f"Fix: remove or rename it (on the command line: ~{full})."
             )
+        if OmegaConf.is_missing(node, key):
+            raise ConfigError(
+                f"{full}: is required but not set (??? in conf/). Fix: pass {full}=<value> on "
+                "the command line."
+            )
         child = node._get_node(key)
         if key not in hints or (isinstance(child, DictConfig) and "_target_" in child):
             continue
@@ -194,10 +201,15 @@ def _validate_node(node: DictConfig, path: str) -> None:
             reason = exc.errors()[0]["msg"]
             raise ConfigError(
                 f"{full}: got {value!r} ({type(value).__name__}), expected {expected}: {reason}. "
-                f"Fix: {full}=<{expected}>."
+                f"Fix: {full}=<{_fix_hint(hints[key], expected)}>."
             ) from None
         except pydantic.PydanticSchemaGenerationError:
             continue
+
+
+def _fix_hint(hint: Any, expected: str) -> str:
+    choices = typing.get_args(hint) if typing.get_origin(hint) is typing.Literal else ()
+    return "one of " + ", ".join(map(str, choices)) if choices else expected
 
 
 def _type_name(hint: Any) -> str:
@@ -216,7 +228,8 @@ def _import_target(target: str, where: str) -> Any:
         ) from None
 
 
-def _instantiate(node: DictConfig, key: str) -> Any:
+def instantiate_component(node: DictConfig, key: str) -> Any:
+    """Build one `_target_` node under the execution whitelist, mapping failures to ConfigError."""
     from hydra.utils import execution_whitelist, instantiate
 
     try:
@@ -264,7 +277,7 @@ def build_pipeline(
     ):
         node = cfg[key]
         log.info("Instantiating %s <%s>", key, node.get("_target_"))
-        components[key] = _instantiate(node, key)
+        components[key] = instantiate_component(node, key)
     return TrainingPipeline(
         data=components["data"],
         splitter=components["split"],

@@ -256,16 +256,16 @@ class CsvSource:
                 f"values ({values[:10]}); mlsys trains binary conversion models. "
                 "Fix: map it to two values or choose another data.target."
             )
-        if not is_positive.any():
-            raise SchemaError(
-                f"data.positive_label: '{positive}' never occurs in target '{self.target}' "
-                f"(values: {values}). Fix: data.positive_label=<one of {values}>."
-            )
         if is_positive.all() or len(values) < 2:
             raise DataError(
                 f"data.target: column '{self.target}' in '{path}' has a single class "
                 f"({values[0]!r} on all {len(column)} rows); a conversion model needs both "
                 "converted and non-converted rows. Fix: supply a file with both outcomes."
+            )
+        if not is_positive.any():
+            raise SchemaError(
+                f"data.positive_label: '{positive}' never occurs in target '{self.target}' "
+                f"(values: {values}). Fix: data.positive_label=<one of {values}>."
             )
         return np.asarray(is_positive, dtype=np.int8)
 

@@ -1,0 +1,44 @@
+"""Shared fixtures: small data files and fast model settings, all under tmp paths."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from mlsys.data import write_leads
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATASETS = REPO_ROOT.parent / "shared" / "datasets"
+
+#: Overrides that keep each model option quick on a few thousand rows.
+FAST_MODEL_OVERRIDES: dict[str, list[str]] = {
+    "xgboost": ["model=xgboost", "model.n_estimators=300", "model.early_stopping_rounds=30"],
+    "catboost": ["model=catboost", "model.iterations=200", "model.early_stopping_rounds=30"],
+    "logreg": ["model=logreg"],
+    "hist_gb": ["model=hist_gb", "model.max_iter=200", "model.n_iter_no_change=20"],
+    "random_forest": ["model=random_forest", "model.n_estimators=60"],
+}
+MODEL_OPTIONS = tuple(FAST_MODEL_OVERRIDES)
+
+
+@pytest.fixture(scope="session")
+def small_leads_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """3,000 synthetic leads (same generator as data/leads.csv, different size)."""
+    return write_leads(tmp_path_factory.mktemp("data") / "leads_small.csv", n_rows=3000)
+
+
+@pytest.fixture
+def leads_overrides(small_leads_csv: Path, tmp_path: Path) -> list[str]:
+    """Overrides pointing the default data config at the small CSV."""
+    return [f"data.path={small_leads_csv}"]
+
+
+@pytest.fixture(autouse=True)
+def _clean_hydra() -> Iterator[None]:
+    """Reset Hydra's global state after each test."""
+    yield
+    from hydra.core.global_hydra import GlobalHydra
+
+    GlobalHydra.instance().clear()

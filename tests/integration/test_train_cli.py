@@ -1,0 +1,169 @@
+"""`python -m mlsys.train` as a user runs it: a subprocess with shell overrides."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import FAST_MODEL_OVERRIDES, REPO_ROOT
+
+pytestmark = pytest.mark.integration
+
+
+def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "mlsys.train", *args],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, **(env or {})},
+        check=False,
+    )
+
+
+@pytest.fixture
+def run_dir(tmp_path: Path) -> Path:
+    return tmp_path / "run"
+
+
+def test_default_run_prints_summary_and_writes_artifacts(
+    small_leads_csv: Path, run_dir: Path
+) -> None:
+    done = run_cli(
+        f"data.path={small_leads_csv}",
+        *FAST_MODEL_OVERRIDES["xgboost"],
+        "split=time",
+        "calibration=isotonic",
+        f"hydra.run.dir={run_dir}",
+    )
+    assert done.returncode == 0, done.stderr
+    assert "roc_auc" in done.stdout
+    assert "threshold" in done.stdout
+    assert str(run_dir) in done.stdout
+    for name in ("model.joblib", "metrics.json", "config.yaml", "overrides.yaml", "metadata.json"):
+        assert (run_dir / name).is_file(), name
+    overrides = (run_dir / "overrides.yaml").read_text()
+    assert "split=time" in overrides
+    assert "calibration=isotonic" in overrides
+
+
+def test_cli_runs_are_deterministic(small_leads_csv: Path, tmp_path: Path) -> None:
+    outputs = []
+    for name in ("a", "b"):
+        done = run_cli(
+            f"data.path={small_leads_csv}",
+            *FAST_MODEL_OVERRIDES["catboost"],
+            f"hydra.run.dir={tmp_path / name}",
+        )
+        assert done.returncode == 0, done.stderr
+        outputs.append((tmp_path / name / "metrics.json").read_bytes())
+    assert outputs[0] == outputs[1]
+    assert json.loads(outputs[0])["roc_auc"] > 0.6
+
+
+def test_cfg_job_prints_the_composed_config() -> None:
+    done = run_cli("model=catboost", "--cfg", "job")
+    assert done.returncode == 0, done.stderr
+    assert "mlsys.models.CatBoostModel" in done.stdout
+    assert "mlsys.features.NativeFeatures" in done.stdout
+
+
+def _write(path: Path, text: str) -> Path:
+    path.write_text(text)
+    return path
+
+
+BAD_INPUTS = {
+    "missing_csv": (["data=csv", "data.path={tmp}/nope.csv", "data.target=y"], "not found"),
+    "missing_target": (["data.path={leads}", "data.target=won"], "data.target: column 'won'"),
+    "empty_file": (["data=csv", "data.path={tmp}/empty.csv", "data.target=y"], "is empty"),
+    "one_class": (["data=csv", "data.path={tmp}/one.csv", "data.target=y"], "single class"),
+    "wrong_type": (["data.path={leads}", "model.max_depth=deep"], "model.max_depth: got 'deep'"),
+    "unknown_param": (["data.path={leads}", "+model.depthh=3"], "model.depthh: unknown parameter"),
+    "unknown_override": (["data.path={leads}", "modle=xgboost"], "Could not override 'modle'"),
+    "unknown_option": (["model=xgb"], "Could not find 'model/xgb'"),
+    "bad_top_level_type": (["seed=abc"], "seed"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_INPUTS))
+def test_bad_input_fails_with_one_clear_message(
+    case: str, small_leads_csv: Path, tmp_path: Path
+) -> None:
+    _write(tmp_path / "empty.csv", "")
+    _write(tmp_path / "one.csv", "a,b,y\n1,x,0\n2,y,0\n3,z,0\n")
+    overrides, expected = BAD_INPUTS[case]
+    args = [o.format(tmp=tmp_path, leads=small_leads_csv) for o in overrides]
+    done = run_cli(*args, f"hydra.run.dir={tmp_path / 'run'}")
+    output = done.stdout + done.stderr
+    assert done.returncode != 0
+    assert expected in output
+    assert "Traceback" not in output
+
+
+def test_mlsys_errors_exit_2_and_name_the_fix(tmp_path: Path) -> None:
+    done = run_cli(
+        "data=csv",
+        f"data.path={tmp_path}/nope.csv",
+        "data.target=y",
+        f"hydra.run.dir={tmp_path / 'run'}",
+    )
+    assert done.returncode == 2
+    assert "Fix:" in done.stderr
+
+
+def test_verbose_shows_the_traceback(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from mlsys.train import cli; cli()",
+            "--verbose",
+            "data=csv",
+            f"data.path={tmp_path}/nope.csv",
+            "data.target=y",
+            f"hydra.run.dir={tmp_path / 'run'}",
+        ],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode != 0
+    assert "Traceback" in done.stderr
+    assert "DataError" in done.stderr
+
+
+def test_missing_csv_can_fall_back_to_synthetic_data_loudly(tmp_path: Path) -> None:
+    target = tmp_path / "regenerated.csv"
+    done = run_cli(
+        f"data.path={target}",
+        "data.generate_if_missing=true",
+        "model=logreg",
+        f"hydra.run.dir={tmp_path / 'run'}",
+    )
+    assert done.returncode == 0, done.stderr
+    assert "GENERATING the synthetic leads data set" in done.stdout + done.stderr
+    assert target.read_bytes() == (REPO_ROOT / "data" / "leads.csv").read_bytes()
+
+
+def test_console_script_is_installed() -> None:
+    script = Path(sys.executable).parent / "ml-train"
+    assert script.is_file()
+    done = subprocess.run(
+        [str(script), "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        cwd=REPO_ROOT,
+    )
+    assert done.returncode == 0
+    assert "train" in done.stdout
