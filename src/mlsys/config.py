@@ -49,8 +49,17 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-#: Module prefixes a config's ``_target_`` may name (Hydra's ``execution_whitelist`` syntax).
-ALLOWED_TARGETS: tuple[str, ...] = ("mlsys.*",)
+
+def _allowed_targets() -> tuple[str, ...]:
+    # The environment is trusted (set by whoever deploys mlsys); config files are not.
+    extra = os.environ.get("MLSYS_EXTRA_TARGETS", "")
+    return ("mlsys.*", *(p.strip() for p in extra.split(",") if p.strip()))
+
+
+#: Module prefixes a config's ``_target_`` may name (Hydra's ``execution_whitelist`` syntax):
+#: ``mlsys.*`` plus the comma-separated prefixes in ``MLSYS_EXTRA_TARGETS`` (e.g. ``acme_ml.*``)
+#: for estimators kept in your own package.
+ALLOWED_TARGETS: tuple[str, ...] = _allowed_targets()
 _SPECIAL_KEYS = frozenset({"_target_", "_partial_", "_recursive_", "_convert_", "_args_"})
 
 
@@ -157,8 +166,8 @@ def _validate_node(node: DictConfig, path: str) -> None:
     if not isinstance(target, str) or not _allowed(target):
         raise ConfigError(
             f"{where}: '{target}' is not allowed; configs may only build targets under "
-            f"{list(ALLOWED_TARGETS)}. Fix: wrap the class in an mlsys module (see "
-            "docs/ARCHITECTURE.md, 'Add a model')."
+            f"{list(ALLOWED_TARGETS)}. Fix: if it is your own trusted package, export "
+            "MLSYS_EXTRA_TARGETS='your_package.*' (see docs/ARCHITECTURE.md, 'Add a model')."
         )
     factory = _import_target(target, where)
     signature = inspect.signature(factory)

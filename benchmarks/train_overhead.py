@@ -1,0 +1,105 @@
+"""Framework overhead of `python -m mlsys.train` against a plain script, side by side.
+
+Runs, alternately and as fresh processes (cold imports included, as a user experiences them):
+
+* baseline: `python benchmarks/plain_baseline.py` (pandas + scikit-learn + xgboost, no framework)
+* mlsys:    `python -m mlsys.train data=bank_marketing tracker=none`
+* `python -m mlsys.train --cfg job` (time to print the composed config)
+
+and reports the median wall time of each and the ratio mlsys / baseline. Target: <= 1.3x, and
+`--cfg job` under 2 s. Results go to stdout and, with --write, to docs/benchmarks/train_overhead.md.
+
+    uv run python benchmarks/train_overhead.py --repeats 5 --write
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+BANK = ROOT.parent / "shared" / "datasets" / "bank_marketing" / "bank-additional-full.csv"
+
+
+def _time(cmd: list[str]) -> float:
+    start = time.perf_counter()
+    done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=False)
+    elapsed = time.perf_counter() - start
+    if done.returncode != 0:
+        raise SystemExit(f"{' '.join(cmd)} failed:\n{done.stderr[-2000:]}")
+    return elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--data", type=Path, default=BANK)
+    parser.add_argument(
+        "--write", action="store_true", help="write docs/benchmarks/train_overhead.md"
+    )
+    args = parser.parse_args()
+    py = sys.executable
+    times: dict[str, list[float]] = {"baseline": [], "mlsys": [], "cfg_job": []}
+    with tempfile.TemporaryDirectory() as tmp:
+        for i in range(args.repeats):
+            times["baseline"].append(
+                _time([py, "benchmarks/plain_baseline.py", str(args.data), f"{tmp}/base{i}"])
+            )
+            times["mlsys"].append(
+                _time(
+                    [
+                        py,
+                        "-m",
+                        "mlsys.train",
+                        "data=bank_marketing",
+                        f"data.path={args.data}",
+                        "tracker=none",
+                        f"hydra.run.dir={tmp}/mlsys{i}",
+                    ]
+                )
+            )
+            times["cfg_job"].append(_time([py, "-m", "mlsys.train", "--cfg", "job"]))
+    med = {k: statistics.median(v) for k, v in times.items()}
+    ratio = med["mlsys"] / med["baseline"]
+    lines = [
+        "| measurement | median wall s | runs (s) |",
+        "|---|---|---|",
+        *(f"| {k} | {med[k]:.2f} | {', '.join(f'{t:.2f}' for t in v)} |" for k, v in times.items()),
+        "",
+        f"**mlsys / plain script = {ratio:.2f}x** (target <= 1.3x); "
+        f"`--cfg job` median {med['cfg_job']:.2f} s (target < 2 s).",
+    ]
+    report = "\n".join(lines)
+    print(report)
+    if args.write:
+        header = (
+            "# Benchmark: framework overhead of `python -m mlsys.train`\n\n"
+            f"Measured {datetime.now(UTC):%Y-%m-%d} on {platform.node() or 'this machine'} "
+            f"({os.cpu_count()} cores, Python {platform.python_version()}), {args.repeats} "
+            "alternating runs of each, every run a fresh process (imports included).\n\n"
+            "- **baseline**: `benchmarks/plain_baseline.py`: the same bank-marketing experiment "
+            "(load, drop `duration`, stratified train/val/cal/test split, impute + one-hot + "
+            "scale, XGBoost with early stopping, Platt calibration, F1 threshold on validation, "
+            "test metrics, save the model) as a plain pandas/scikit-learn/xgboost script.\n"
+            "- **mlsys**: `python -m mlsys.train data=bank_marketing tracker=none`, which also "
+            "validates config and data, checks for leakage, writes every artifact (bundle, "
+            "resolved config, splits, predictions, metadata).\n"
+            "- **cfg_job**: `python -m mlsys.train --cfg job`.\n\n"
+            "Re-run: `uv run python benchmarks/train_overhead.py --repeats 5 --write`.\n\n"
+        )
+        target = ROOT / "docs" / "benchmarks" / "train_overhead.md"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(header + report + "\n")
+        print(f"wrote {target}")
+
+
+if __name__ == "__main__":
+    main()
