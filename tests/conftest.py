@@ -36,6 +36,14 @@ def leads_overrides(small_leads_csv: Path, tmp_path: Path) -> list[str]:
 
 
 @pytest.fixture(autouse=True)
+def _isolated_tracking(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every test (and every CLI it spawns) tracks into its own store, never the project's."""
+    store = tmp_path / "mlruns-store"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{store / 'mlflow.db'}")
+    return store
+
+
+@pytest.fixture(autouse=True)
 def _clean_hydra() -> Iterator[None]:
     """Reset Hydra's global state after each test."""
     yield

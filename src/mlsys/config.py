@@ -60,6 +60,18 @@ def _allowed_targets() -> tuple[str, ...]:
 #: ``mlsys.*`` plus the comma-separated prefixes in ``MLSYS_EXTRA_TARGETS`` (e.g. ``acme_ml.*``)
 #: for estimators kept in your own package.
 ALLOWED_TARGETS: tuple[str, ...] = _allowed_targets()
+#: Config groups built into pipeline components, in pipeline order.
+COMPONENT_GROUPS = (
+    "data",
+    "split",
+    "features",
+    "imbalance",
+    "model",
+    "calibration",
+    "evaluation",
+    "tracker",
+    "registry",
+)
 _SPECIAL_KEYS = frozenset({"_target_", "_partial_", "_recursive_", "_convert_", "_args_"})
 
 
@@ -91,6 +103,7 @@ class TrainConfig:
     calibration: Any = MISSING
     evaluation: Any = MISSING
     tracker: Any = MISSING
+    registry: Any = MISSING
     seed: int = 42
     name: str = "conversion"
     verbose: bool = False
@@ -260,7 +273,10 @@ def default_output_dir() -> Path:
 
 
 def build_pipeline(
-    cfg: DictConfig, output_dir: Path | None = None, overrides: Sequence[str] = ()
+    cfg: DictConfig,
+    output_dir: Path | None = None,
+    overrides: Sequence[str] = (),
+    tags: dict[str, str] | None = None,
 ) -> TrainingPipeline:
     """Validate ``cfg`` and build every component into a :class:`TrainingPipeline`.
 
@@ -274,16 +290,7 @@ def build_pipeline(
     validate_targets(cfg)
     resolved = dict(to_mapping(cfg))
     components: dict[str, Any] = {}
-    for key in (
-        "data",
-        "split",
-        "features",
-        "imbalance",
-        "model",
-        "calibration",
-        "evaluation",
-        "tracker",
-    ):
+    for key in COMPONENT_GROUPS:
         node = cfg[key]
         log.info("Instantiating %s <%s>", key, node.get("_target_"))
         components[key] = instantiate_component(node, key)
@@ -296,6 +303,8 @@ def build_pipeline(
         calibrator=components["calibration"],
         evaluator=components["evaluation"],
         tracker=components["tracker"],
+        registry=components["registry"],
+        tags={**{str(k): str(v) for k, v in cfg.tags.items()}, **(tags or {})},
         output_dir=output_dir or default_output_dir(),
         seed=int(cfg.seed),
         name=str(cfg.name),

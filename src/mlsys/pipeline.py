@@ -34,6 +34,7 @@ from mlsys.errors import DataError, MlsysError, TrackingError
 from mlsys.evaluation import Evaluator
 from mlsys.features import FeatureTransformer, Rebalancer, categorical_columns
 from mlsys.models import ConversionModel, ModelBundle
+from mlsys.registry import Candidate, GateDecision, Promoter
 from mlsys.split import SplitIndices, Splitter
 from mlsys.tracking import NullTracker, RunRecord, Tracker
 
@@ -69,6 +70,7 @@ class TrainingResult:
         output_dir: The run directory.
         bundle: The fitted, calibrated model bundle.
         run_id: The tracker's id for the run, if it keeps one.
+        gate: The champion gate's decision, when a registry is configured.
     """
 
     metrics: dict[str, Any]
@@ -81,6 +83,7 @@ class TrainingResult:
     output_dir: Path
     bundle: ModelBundle
     run_id: str | None = None
+    gate: GateDecision | None = None
 
 
 @dataclass
@@ -110,6 +113,8 @@ class TrainingPipeline:
         evaluator: Threshold policy and metrics.
         output_dir: Where artifacts are written (Hydra's run dir from the CLI).
         tracker: Where the finished run is recorded.
+        registry: Offers the tracked model to the champion gate (needs a tracker run id).
+        tags: Extra tags for the tracker (e.g. a sweep id).
         seed: The run's seed, recorded in metadata (components take it from config).
         name: Experiment name, used for the run name.
         config: The resolved config, written as ``config.yaml`` and tracked as params.
@@ -130,6 +135,8 @@ class TrainingPipeline:
         evaluator: Evaluator,
         output_dir: Path,
         tracker: Tracker | None = None,
+        registry: Promoter | None = None,
+        tags: dict[str, str] | None = None,
         seed: int = 0,
         name: str = "conversion",
         config: dict[str, Any] | None = None,
@@ -146,6 +153,8 @@ class TrainingPipeline:
         self.evaluator = evaluator
         self.output_dir = Path(output_dir)
         self.tracker: Tracker = tracker or NullTracker()
+        self.registry = registry
+        self.tags = dict(tags or {})
         self.seed = seed
         self.name = name
         self.config = config or {}
@@ -216,7 +225,15 @@ class TrainingPipeline:
                 calibrated["test"],
             )
         metadata = self._metadata(dataset, splits, timer.stages, started)
-        run_id = self._track(dataset, bundle, test.metrics, validation.metrics, metadata, timer)
+        run_id = self._track(
+            dataset, bundle, test.metrics, validation.metrics, metadata, timer, parts["test"][0]
+        )
+        gate = None
+        if run_id is not None and self.registry is not None:
+            with timer.stage("registry"):
+                gate = self._offer(run_id, bundle, parts["test"], test.metrics)
+        if gate is not None:
+            artifacts["gate"] = _write_json(self.output_dir / "gate.json", gate.to_dict())
         metadata["stage_seconds"] = timer.stages
         metadata["tracking_run_id"] = run_id
         _write_json(self.output_dir / "metadata.json", metadata)
@@ -231,7 +248,38 @@ class TrainingPipeline:
             output_dir=self.output_dir,
             bundle=bundle,
             run_id=run_id,
+            gate=gate,
         )
+
+    def _offer(
+        self,
+        run_id: str,
+        bundle: ModelBundle,
+        holdout: tuple[pd.DataFrame, np.ndarray[Any, Any]],
+        metrics: dict[str, Any],
+    ) -> GateDecision | None:
+        assert self.registry is not None
+        candidate = Candidate(
+            run_id=run_id,
+            bundle_path=self.output_dir / "model.joblib",
+            bundle=bundle,
+            holdout_features=holdout[0],
+            holdout_labels=holdout[1],
+            metrics=metrics,
+            evaluator=self.evaluator,
+        )
+        try:
+            return self.registry.offer(candidate)
+        except Exception as exc:
+            if self.tracker.required or isinstance(exc, MlsysError):
+                raise
+            log.error(
+                "REGISTRY FAILED (%s): the run is tracked (%s) but was not offered to the "
+                "champion gate. Offer it later with `python -m mlsys.registry`.",
+                exc,
+                run_id,
+            )
+            return None
 
     def _fit_calibrator(self, scores: np.ndarray[Any, Any], y: np.ndarray[Any, Any]) -> None:
         if len(scores) == 0 and not isinstance(self.calibrator, NoCalibration):
@@ -368,6 +416,7 @@ class TrainingPipeline:
         validation_metrics: dict[str, Any],
         metadata: dict[str, Any],
         timer: _Timer,
+        test_rows: pd.DataFrame,
     ) -> str | None:
         numeric = {k: float(v) for k, v in metrics.items() if isinstance(v, (int, float))}
         numeric.update(
@@ -381,11 +430,13 @@ class TrainingPipeline:
                 "git_sha": str(metadata.get("git_sha")),
                 "data_sha256": dataset.sha256,
                 "user": str(metadata.get("user")),
+                **self.tags,
             },
             output_dir=self.output_dir,
             bundle_path=self.output_dir / "model.joblib",
             timings=dict(timer.stages),
             dataset={"name": dataset.name, "source": dataset.source, "sha256": dataset.sha256},
+            input_example=dataset.raw_rows(test_rows.head(5)),
         )
         with timer.stage("track"):
             try:

@@ -83,8 +83,10 @@ def main(cfg: DictConfig) -> float:
     hydra_cfg = HydraConfig.get()
     output_dir = Path(hydra_cfg.runtime.output_dir)
     overrides = list(hydra_cfg.overrides.task)
+    tags = {"sweep_id": str(Path(hydra_cfg.sweep.dir).resolve())} if _in_multirun() else {}
     try:
-        result = build_pipeline(cfg, output_dir=output_dir, overrides=overrides).run()
+        pipeline = build_pipeline(cfg, output_dir=output_dir, overrides=overrides, tags=tags)
+        result = pipeline.run()
     except MlsysError as exc:
         if cfg.get("verbose") or os.environ.get("HYDRA_FULL_ERROR") == "1" or _in_multirun():
             raise
@@ -92,6 +94,10 @@ def main(cfg: DictConfig) -> float:
         print(f"\nerror: {exc}", file=sys.stderr)
         sys.exit(2)
     print(f"\n{summary_table(result)}\n\nArtifacts: {output_dir}")
+    if result.run_id:
+        print(f"MLflow run: {result.run_id}")
+    if result.gate is not None:
+        print(result.gate.summary())
     return result.objective
 
 

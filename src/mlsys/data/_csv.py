@@ -120,6 +120,7 @@ class CsvSource:
             source=str(path),
             sha256=sha256,
             leaky_columns=tuple(c for c in self.leaky_columns if c in schema.columns),
+            raw_dtypes={str(c): str(kept[c].dtype) for c in schema.columns},
         )
         log.info(
             "Loaded %s: %d rows, %d features (%d categorical, %d numeric, %d boolean), "
@@ -238,6 +239,7 @@ class CsvSource:
 
     def _encode_target(self, column: pd.Series, path: Path) -> np.ndarray[Any, np.dtype[np.int8]]:
         positive = str(self.positive_label).strip()
+        classes = column
         if ptypes.is_numeric_dtype(column) and not ptypes.is_bool_dtype(column):
             try:
                 is_positive = column.astype(float) == float(positive)
@@ -248,8 +250,10 @@ class CsvSource:
                     "Fix: data.positive_label=1 (or the positive code)."
                 ) from exc
         else:
-            is_positive = column.astype(str).str.strip().str.casefold() == positive.casefold()
-        values = sorted({str(v) for v in column.unique()})
+            # Count classes the way the label is matched: "Yes" and "yes " are one class.
+            classes = column.astype(str).str.strip().str.casefold()
+            is_positive = classes == positive.casefold()
+        values = sorted({str(v) for v in classes.unique()})
         if len(values) > 2:
             raise SchemaError(
                 f"data.target: column '{self.target}' in '{path}' has {len(values)} distinct "
@@ -297,6 +301,9 @@ class CsvSource:
             return "boolean"
         if ptypes.is_numeric_dtype(column):
             return "numeric"
+        # pandas reads a true/false column with blanks as object holding bools, not bool dtype.
+        if ptypes.infer_dtype(column, skipna=True) == "boolean":
+            return "boolean"
         return "categorical"
 
     def _normalise(self, frame: pd.DataFrame, schema: FeatureSchema) -> pd.DataFrame:

@@ -89,6 +89,8 @@ class Dataset:
         source: Where the data came from (a path).
         sha256: Digest of the source file's bytes; a replay refuses a file whose digest changed.
         leaky_columns: Columns documented as known only after the outcome.
+        raw_dtypes: pandas dtype of each column as read from the source, before typing; the
+            tracked model's input signature uses them so raw rows validate as they are.
     """
 
     name: str
@@ -101,6 +103,7 @@ class Dataset:
     source: str
     sha256: str
     leaky_columns: tuple[str, ...] = field(default_factory=tuple)
+    raw_dtypes: dict[str, str] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.frame)
@@ -123,6 +126,17 @@ class Dataset:
                 f"(columns: {list(self.frame.columns)}). Fix: name one of those columns."
             )
         return self.frame[name]
+
+    def raw_rows(self, rows: pd.DataFrame) -> pd.DataFrame:
+        """Feature rows cast back to their source dtypes where lossless (ints, booleans)."""
+        out = rows.copy()
+        for name in out.columns:
+            dtype = self.raw_dtypes.get(str(name), "")
+            if dtype == "int64" and not out[name].isna().any():
+                out[name] = out[name].astype("int64")
+            elif dtype == "bool" and not out[name].isna().any():
+                out[name] = out[name].astype("bool")
+        return out
 
     def summary(self) -> dict[str, Any]:
         """A JSON-friendly description for logs and metadata."""

@@ -60,8 +60,10 @@ class ThresholdPolicy:
             return float(thresholds[int(np.argmax(f1))])
         if self.objective == "cost":
             positives = labels.sum()
-            tp = recall * positives
-            fp = np.divide(tp, precision, out=np.zeros_like(tp), where=precision > 0) - tp
+            tp = np.rint(recall * positives)
+            # Count contacted rows directly: tp / precision cannot recover fp when tp is 0.
+            contacted = len(p) - np.searchsorted(np.sort(p), thresholds, side="left")
+            fp = contacted - tp
             fn = positives - tp
             cost = self.cost_fp * fp + self.cost_fn * fn
             return float(thresholds[int(np.argmin(cost))])

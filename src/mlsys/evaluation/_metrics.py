@@ -30,7 +30,8 @@ def top_k_mask(scores: FloatArray, fraction: float) -> np.ndarray[Any, np.dtype[
     if not 0 < fraction <= 1:
         raise ValueError(f"fraction must be in (0, 1], got {fraction}")
     n = len(scores)
-    k = max(1, math.ceil(fraction * n)) if n else 0
+    # Round first: 0.07 * 100 is 7.000000000000001 in floating point, whose ceil is 8.
+    k = max(1, math.ceil(round(fraction * n, 9))) if n else 0
     order = np.argsort(-np.asarray(scores, dtype=np.float64), kind="stable")
     mask = np.zeros(n, dtype=bool)
     mask[order[:k]] = True

@@ -7,7 +7,6 @@ scoring and the registry all load this one file; nothing else about the training
 
 from __future__ import annotations
 
-import pickle
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -83,15 +82,17 @@ class ModelBundle:
             )
         try:
             payload = joblib.load(source)
-        except (pickle.UnpicklingError, EOFError, ValueError, KeyError, IndexError) as exc:
-            raise BundleError(
-                f"model bundle '{source}' is corrupt or not a joblib file ({exc!r}). "
-                "Fix: re-train, or restore the file from the run's artifacts."
-            ) from exc
         except (ModuleNotFoundError, AttributeError) as exc:
             raise BundleError(
                 f"model bundle '{source}' needs code this installation lacks ({exc}). "
                 "Fix: install the mlsys version (and uv.lock) it was trained with."
+            ) from exc
+        except Exception as exc:
+            # Decoding arbitrary bytes fails in many ways: pickle.UnpicklingError, EOFError,
+            # zlib.error (bytes that look compressed), struct.error (a truncated pickle), ...
+            raise BundleError(
+                f"model bundle '{source}' is corrupt or not a joblib file ({exc!r}). "
+                "Fix: re-train, or restore the file from the run's artifacts."
             ) from exc
         if not isinstance(payload, dict) or not isinstance(payload.get("bundle"), cls):
             raise BundleError(f"'{source}' is a joblib file but not an mlsys model bundle.")

@@ -158,7 +158,11 @@ class XGBoostModel(_Base):
         eval_sets = [(eval_set[0], np.asarray(eval_set[1]))] if eval_set is not None else None
         self.model_.fit(X, labels, sample_weight=sample_weight, eval_set=eval_sets, verbose=False)
         self.best_iteration_ = int(getattr(self.model_, "best_iteration", self.n_estimators - 1))
-        log.info("xgboost: %d trees (best iteration %d)", self.n_estimators, self.best_iteration_)
+        log.info(
+            "xgboost: stopped after %d rounds, best iteration %d",
+            self.model_.get_booster().num_boosted_rounds(),
+            self.best_iteration_,
+        )
         return self
 
 
@@ -230,7 +234,8 @@ class CatBoostModel(_Base):
             early_stopping_rounds=self.early_stopping_rounds if eval_data else None,
             use_best_model=eval_data is not None,
         )
-        self.best_iteration_ = int(self.model_.get_best_iteration() or self.iterations - 1)
+        best = self.model_.get_best_iteration()  # 0 is a valid best iteration, None is "no eval"
+        self.best_iteration_ = int(best) if best is not None else self.iterations - 1
         log.info("catboost: best iteration %d", self.best_iteration_)
         return self
 

@@ -57,7 +57,9 @@ class SplitIndices:
     def save(self, path: Path) -> Path:
         """Write the indices and their digests as one ``.npz`` file."""
         arrays: dict[str, Any] = dict(self.items())
-        np.savez_compressed(path, **arrays, digests=np.array(json.dumps(self.digests())))
+        # Through a handle: given a bare path, numpy would append ".npz" to the name.
+        with Path(path).open("wb") as handle:
+            np.savez_compressed(handle, **arrays, digests=np.array(json.dumps(self.digests())))
         return path
 
     @classmethod

@@ -25,6 +25,7 @@ class RunRecord:
         bundle_path: The model bundle file inside ``output_dir``.
         timings: Wall seconds per pipeline stage.
         dataset: Name, source and digest of the training data.
+        input_example: A few raw input rows, for the MLflow model's signature and example.
     """
 
     run_name: str
@@ -35,6 +36,7 @@ class RunRecord:
     bundle_path: Path
     timings: dict[str, float] = field(default_factory=dict)
     dataset: dict[str, Any] = field(default_factory=dict)
+    input_example: Any = None
 
 
 @runtime_checkable

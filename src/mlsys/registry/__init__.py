@@ -1,0 +1,45 @@
+"""Model registry and champion gate: which model serves, decided by a fair comparison."""
+
+from __future__ import annotations
+
+from mlsys.registry._gate import (
+    LOWER_IS_BETTER,
+    Candidate,
+    ChampionGate,
+    GateDecision,
+    NoPromotion,
+    Promoter,
+    promote_version,
+    rollback,
+    schema_fingerprint,
+)
+from mlsys.registry._lock import registry_lock
+from mlsys.registry._registry import (
+    CHALLENGER,
+    CHAMPION,
+    PREVIOUS_CHAMPION,
+    InMemoryRegistry,
+    MlflowRegistry,
+    ModelRegistry,
+    VersionInfo,
+)
+
+__all__ = [
+    "CHALLENGER",
+    "CHAMPION",
+    "LOWER_IS_BETTER",
+    "PREVIOUS_CHAMPION",
+    "Candidate",
+    "ChampionGate",
+    "GateDecision",
+    "InMemoryRegistry",
+    "MlflowRegistry",
+    "ModelRegistry",
+    "NoPromotion",
+    "Promoter",
+    "VersionInfo",
+    "promote_version",
+    "registry_lock",
+    "rollback",
+    "schema_fingerprint",
+]

@@ -1,0 +1,163 @@
+"""``python -m mlsys.registry`` (``ml-register``): inspect and steer the model registry.
+
+    python -m mlsys.registry list                      # versions, aliases, metrics, gate results
+    python -m mlsys.registry champion                  # the version serving would load
+    python -m mlsys.registry promote 4 --reason "..."  # make version 4 champion by hand
+    python -m mlsys.registry rollback --reason "..."   # back to the previous champion
+    python -m mlsys.registry compare 3 4 --data holdout.csv
+
+``--name`` picks the registered model (default: ``conversion``, the ``name`` key of
+conf/train.yaml); ``--uri`` the store (default: ``MLFLOW_TRACKING_URI`` or the embedded
+``outputs/mlflow.db``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import pandas as pd
+
+from mlsys.data import CsvSource
+from mlsys.errors import MlsysError, TrackingError
+from mlsys.evaluation import Evaluator
+from mlsys.registry._gate import promote_version, rollback
+from mlsys.registry._registry import CHAMPION, MlflowRegistry, VersionInfo
+
+__all__ = ["main"]
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m mlsys.registry", description="Inspect and steer the model registry."
+    )
+    parser.add_argument("--name", default="conversion", help="registered model name")
+    parser.add_argument("--uri", default=None, help="tracking/registry URI")
+    parser.add_argument("--json", action="store_true", help="machine-readable output")
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("list", help="versions with aliases and metrics")
+    commands.add_parser("champion", help="the current champion")
+    promote = commands.add_parser("promote", help="make a version champion by hand")
+    promote.add_argument("version")
+    promote.add_argument("--reason", required=True)
+    rollback = commands.add_parser("rollback", help="swap champion and previous champion")
+    rollback.add_argument("--reason", required=True)
+    compare = commands.add_parser("compare", help="score two versions on a data file")
+    compare.add_argument("version_a")
+    compare.add_argument("version_b")
+    compare.add_argument("--data", required=True, type=Path, help="CSV with the model's columns")
+    compare.add_argument("--target", default=None, help="label column (default: the model's)")
+    compare.add_argument("--positive-label", default=None)
+    compare.add_argument("--sep", default=",")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one registry command; returns the exit code."""
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    registry = MlflowRegistry(name=args.name, uri=args.uri)
+    try:
+        output = _run(args, registry)
+    except MlsysError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(json.dumps(output, indent=2, default=str) if args.json else _render(output))
+    return 0
+
+
+def _run(args: argparse.Namespace, registry: MlflowRegistry) -> dict[str, object]:
+    if args.command == "list":
+        return {"name": registry.name, "versions": [_version_row(v) for v in registry.versions()]}
+    if args.command == "champion":
+        version = registry.get_alias(CHAMPION)
+        if version is None:
+            raise _no_champion(registry.name)
+        row = next(_version_row(v) for v in registry.versions() if v.version == version)
+        return {"name": registry.name, "champion": row}
+    if args.command == "promote":
+        previous = promote_version(registry, args.version, args.reason)
+        return {"promoted": args.version, "replaced": previous, "reason": args.reason}
+    if args.command == "rollback":
+        champion, rolled_back = rollback(registry, args.reason)
+        return {"champion": champion, "rolled_back": rolled_back, "reason": args.reason}
+    return _compare(args, registry)
+
+
+def _compare(args: argparse.Namespace, registry: MlflowRegistry) -> dict[str, object]:
+    bundles = {v: registry.load_bundle(v) for v in (args.version_a, args.version_b)}
+    first = bundles[args.version_a]
+    meta = first.metadata.get("data", {})
+    source = CsvSource(
+        path=str(args.data),
+        target=args.target or meta.get("target", "converted"),
+        positive_label=args.positive_label or meta.get("positive_label", "1"),
+        sep=args.sep,
+    )
+    dataset = source.load()
+    evaluator = Evaluator()
+    rows: dict[str, object] = {}
+    for version, bundle in bundles.items():
+        frame = pd.DataFrame(dataset.frame)
+        metrics = evaluator.evaluate(
+            dataset.target, bundle.predict_proba(frame), bundle.threshold
+        ).metrics
+        rows[version] = {
+            k: metrics[k]
+            for k in (
+                "roc_auc",
+                "pr_auc",
+                "log_loss",
+                "brier",
+                "ece",
+                "precision_at_10pct",
+                "lift_at_10pct",
+            )
+        }
+    return {"data": str(args.data), "rows": len(dataset), "versions": rows}
+
+
+def _no_champion(name: str) -> MlsysError:
+    return TrackingError(
+        f"registry: '{name}' has no champion yet. Fix: train a model with tracker=mlflow "
+        "registry=mlflow (the first one becomes champion), or promote a version."
+    )
+
+
+def _version_row(version: VersionInfo) -> dict[str, object]:
+    tags = version.tags
+    return {
+        "version": version.version,
+        "aliases": list(version.aliases),
+        "run_id": version.run_id,
+        "roc_auc": tags.get("metric.roc_auc"),
+        "pr_auc": tags.get("metric.pr_auc"),
+        "gate": tags.get("mlsys.gate.reason", ""),
+        "manual": tags.get("mlsys.manual.reason", ""),
+    }
+
+
+def _render(output: dict[str, object]) -> str:
+    versions = output.get("versions")
+    if isinstance(versions, list):
+        lines = [f"{'version':>7}  {'aliases':<28} {'roc_auc':>8} {'pr_auc':>8}  gate / note"]
+        for row in versions:
+            note = row["manual"] or row["gate"]
+            lines.append(
+                f"{row['version']:>7}  {','.join(row['aliases']) or '-':<28} "
+                f"{_short(row['roc_auc']):>8} {_short(row['pr_auc']):>8}  {note}"
+            )
+        return "\n".join(lines) if versions else f"no versions of '{output['name']}' yet"
+    return json.dumps(output, indent=2, default=str)
+
+
+def _short(value: object) -> str:
+    return "-" if value is None else f"{float(str(value)):.4f}"
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,319 @@
+"""The champion gate: a new model becomes champion only when it beats the current one fairly.
+
+Fair means the same rows: the champion is re-scored on the candidate's own untouched test split,
+at the champion's own threshold, with the same evaluator, and the two are compared on a
+configured primary metric with a minimum improvement and optional guard rails. A candidate
+trained on another schema (columns, kinds or target) is never compared: the gate refuses.
+"""
+
+from __future__ import annotations
+
+import getpass
+import hashlib
+import json
+import logging
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+import pandas as pd
+
+from mlsys.errors import ConfigError
+from mlsys.evaluation import Evaluator
+from mlsys.models import ModelBundle
+from mlsys.registry._registry import CHALLENGER, CHAMPION, PREVIOUS_CHAMPION, ModelRegistry
+
+__all__ = [
+    "LOWER_IS_BETTER",
+    "Candidate",
+    "ChampionGate",
+    "GateDecision",
+    "NoPromotion",
+    "Promoter",
+    "promote_version",
+    "rollback",
+    "schema_fingerprint",
+]
+
+log = logging.getLogger(__name__)
+
+#: Metrics where smaller is better; every other metric is "higher is better".
+LOWER_IS_BETTER = frozenset({"log_loss", "brier", "ece"})
+
+
+def schema_fingerprint(bundle: ModelBundle) -> str:
+    """sha256 of the feature schema and target: equal fingerprints mean comparable models."""
+    data = bundle.metadata.get("data", {})
+    payload = {
+        "features": bundle.schema.to_dict(),
+        "target": data.get("target"),
+        "positive_label": data.get("positive_label"),
+    }
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A freshly trained model offered to the gate, with its frozen holdout."""
+
+    run_id: str
+    bundle_path: Path
+    bundle: ModelBundle
+    holdout_features: pd.DataFrame
+    holdout_labels: np.ndarray[Any, Any]
+    metrics: dict[str, Any]
+    evaluator: Evaluator
+
+
+@dataclass(frozen=True)
+class GateDecision:
+    """What the gate decided, and on which numbers."""
+
+    promoted: bool
+    reason: str
+    version: str | None
+    previous_champion: str | None
+    primary_metric: str
+    candidate_scores: dict[str, float | None] = field(default_factory=dict)
+    champion_scores: dict[str, float | None] = field(default_factory=dict)
+    decided_at: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-friendly form (written as ``gate.json`` in the run dir)."""
+        return asdict(self)
+
+    def summary(self) -> str:
+        """One line for the console."""
+        verdict = "PROMOTED to champion" if self.promoted else "NOT promoted"
+        metric = self.primary_metric
+        cand, champ = self.candidate_scores.get(metric), self.champion_scores.get(metric)
+        scores = f"{metric}: candidate {_fmt(cand)} vs champion {_fmt(champ)}"
+        return f"Registry: version {self.version} {verdict} ({self.reason}; {scores})"
+
+
+def _fmt(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.4f}"
+
+
+@runtime_checkable
+class Promoter(Protocol):
+    """Offers a trained candidate to the registry."""
+
+    def offer(self, candidate: Candidate) -> GateDecision | None:
+        """Register the candidate and decide whether it becomes champion."""
+        ...
+
+
+class NoPromotion:
+    """Register nothing (``registry=none``)."""
+
+    def offer(self, candidate: Candidate) -> GateDecision | None:
+        """Do nothing."""
+        return None
+
+
+class ChampionGate:
+    """Registers each run's model and promotes it only when it beats the champion.
+
+    Args:
+        registry: Where versions and aliases live.
+        primary_metric: Metric compared on the candidate's holdout (``roc_auc``, ``pr_auc``,
+            ``log_loss``, ...; lower-is-better metrics are handled).
+        min_improvement: How much better the candidate must be on the primary metric.
+        max_drop: Guard rails: metric -> how much worse than the champion the candidate may be
+            (e.g. ``{pr_auc: 0.0}``: PR-AUC may not drop).
+        max_value: Guard rails: metric -> absolute upper bound for the candidate
+            (e.g. ``{ece: 0.05}``: calibration error may not rise past 0.05).
+    """
+
+    def __init__(
+        self,
+        registry: ModelRegistry,
+        primary_metric: str = "roc_auc",
+        min_improvement: float = 0.0,
+        max_drop: dict[str, float] | None = None,
+        max_value: dict[str, float] | None = None,
+    ) -> None:
+        self.registry = registry
+        self.primary_metric = primary_metric
+        self.min_improvement = min_improvement
+        self.max_drop = dict(max_drop or {})
+        self.max_value = dict(max_value or {})
+
+    def offer(self, candidate: Candidate) -> GateDecision:
+        """Register, compare on the same holdout, promote on a win; all under the lock."""
+        if self.primary_metric not in candidate.metrics:
+            raise ConfigError(
+                f"registry.primary_metric: '{self.primary_metric}' is not a metric. Fix: use one "
+                f"of {sorted(k for k, v in candidate.metrics.items() if isinstance(v, float))}."
+            )
+        fingerprint = schema_fingerprint(candidate.bundle)
+        with self.registry.lock():
+            version = self.registry.register(
+                candidate.run_id,
+                candidate.bundle_path,
+                tags={"mlsys.schema": fingerprint, **_metric_tags(candidate.metrics)},
+            )
+            self.registry.set_alias(CHALLENGER, version)
+            decision = self._decide(candidate, version, fingerprint)
+            if decision.promoted:
+                self._promote(version, decision.previous_champion)
+        self.registry.tag_version(version, _decision_tags(decision))
+        if decision.previous_champion is not None:
+            self.registry.tag_version(
+                decision.previous_champion,
+                {
+                    f"mlsys.gate.challenged_by.v{version}": (
+                        f"{'lost' if decision.promoted else 'kept'}: {decision.summary()}"
+                    )[:500]
+                },
+            )
+        log.info("%s", decision.summary())
+        return decision
+
+    def _decide(self, candidate: Candidate, version: str, fingerprint: str) -> GateDecision:
+        champion = self.registry.get_alias(CHAMPION)
+        scores = _pick(candidate.metrics, self._watched())
+
+        def decision(
+            promoted: bool, reason: str, champion_scores: dict[str, float | None] | None = None
+        ) -> GateDecision:
+            return GateDecision(
+                promoted=promoted,
+                reason=reason,
+                version=version,
+                previous_champion=champion,
+                primary_metric=self.primary_metric,
+                candidate_scores=scores,
+                champion_scores=champion_scores or {},
+                decided_at=datetime.now(UTC).isoformat(timespec="seconds"),
+            )
+
+        if champion is None:
+            return decision(True, "first model: no champion yet")
+        champion_tags = next(
+            (v.tags for v in self.registry.versions() if v.version == champion), {}
+        )
+        champion_bundle = None
+        if champion_tags.get("mlsys.schema", fingerprint) == fingerprint:
+            champion_bundle = self.registry.load_bundle(champion)
+        if champion_bundle is None or schema_fingerprint(champion_bundle) != fingerprint:
+            return decision(
+                False,
+                f"REFUSED: schema differs from champion v{champion} (columns, kinds or target "
+                "changed); models on different schemas are never compared. Promote explicitly "
+                "with `python -m mlsys.registry promote` if intended",
+            )
+        rescored = candidate.evaluator.evaluate(
+            candidate.holdout_labels,
+            champion_bundle.predict_proba(candidate.holdout_features),
+            champion_bundle.threshold,
+        ).metrics
+        champion_scores = _pick(rescored, self._watched())
+        promoted, reason = self._compare(scores, champion_scores)
+        return decision(promoted, reason, champion_scores)
+
+    def _watched(self) -> list[str]:
+        return sorted({self.primary_metric, *self.max_drop, *self.max_value})
+
+    def _compare(
+        self, candidate: dict[str, float | None], champion: dict[str, float | None]
+    ) -> tuple[bool, str]:
+        metric = self.primary_metric
+        cand, champ = candidate.get(metric), champion.get(metric)
+        if cand is None or champ is None:
+            return False, f"{metric} undefined on the holdout"
+        gain = (champ - cand) if metric in LOWER_IS_BETTER else (cand - champ)
+        if gain <= 0 or gain < self.min_improvement:
+            return False, f"{metric} gain {gain:+.4f} below required {self.min_improvement:+.4f}"
+        for name, allowed in self.max_drop.items():
+            c, h = candidate.get(name), champion.get(name)
+            if c is None or h is None:
+                continue
+            drop = (c - h) if name in LOWER_IS_BETTER else (h - c)
+            if drop > allowed:
+                return False, f"guard rail: {name} worsens by {drop:.4f} (> {allowed})"
+        for name, bound in self.max_value.items():
+            value = candidate.get(name)
+            if value is not None and value > bound:
+                return False, f"guard rail: {name} {value:.4f} above bound {bound}"
+        return True, f"{metric} gain {gain:+.4f} >= {self.min_improvement:+.4f}"
+
+    def _promote(self, version: str, previous: str | None) -> None:
+        # Order matters for crash safety: the champion alias moves last, in one write.
+        if previous is not None:
+            self.registry.set_alias(PREVIOUS_CHAMPION, previous)
+        self.registry.set_alias(CHAMPION, version)
+
+
+def promote_version(registry: ModelRegistry, version: str, reason: str) -> str | None:
+    """Make ``version`` champion by hand; return the version it replaced."""
+    if not reason.strip():
+        raise ConfigError("promote: a --reason is required; it is recorded on the version.")
+    known = {v.version for v in registry.versions()}
+    if version not in known:
+        raise ConfigError(
+            f"promote: version {version} of '{registry.name}' does not exist "
+            f"(versions: {sorted(known, key=int)})."
+        )
+    with registry.lock():
+        previous = registry.get_alias(CHAMPION)
+        if previous is not None and previous != version:
+            registry.set_alias(PREVIOUS_CHAMPION, previous)
+        registry.set_alias(CHAMPION, version)
+    registry.tag_version(version, _manual_tags("promoted", reason))
+    return previous
+
+
+def rollback(registry: ModelRegistry, reason: str) -> tuple[str, str]:
+    """Swap ``champion`` and ``previous_champion``; return (new champion, rolled-back version)."""
+    with registry.lock():
+        current = registry.get_alias(CHAMPION)
+        previous = registry.get_alias(PREVIOUS_CHAMPION)
+        if current is None or previous is None:
+            raise ConfigError(
+                f"rollback: '{registry.name}' has no previous champion to roll back to."
+            )
+        registry.set_alias(PREVIOUS_CHAMPION, current)
+        registry.set_alias(CHAMPION, previous)
+    registry.tag_version(previous, _manual_tags("rolled back to", reason))
+    return previous, current
+
+
+def _manual_tags(action: str, reason: str) -> dict[str, str]:
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = "unknown"
+    return {
+        "mlsys.manual.action": action,
+        "mlsys.manual.reason": reason,
+        "mlsys.manual.by": user,
+        "mlsys.manual.at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+
+
+def _pick(metrics: dict[str, Any], names: list[str]) -> dict[str, float | None]:
+    return {
+        n: (float(metrics[n]) if isinstance(metrics.get(n), (int, float)) else None) for n in names
+    }
+
+
+def _metric_tags(metrics: dict[str, Any]) -> dict[str, str]:
+    keys = ("roc_auc", "pr_auc", "log_loss", "brier", "ece", "precision_at_10pct")
+    return {f"metric.{k}": f"{metrics[k]:.6f}" for k in keys if isinstance(metrics.get(k), float)}
+
+
+def _decision_tags(decision: GateDecision) -> dict[str, str]:
+    tags = {
+        "mlsys.gate.promoted": str(decision.promoted).lower(),
+        "mlsys.gate.reason": decision.reason[:500],
+        "mlsys.gate.against": str(decision.previous_champion),
+    }
+    for name, value in decision.candidate_scores.items():
+        tags[f"mlsys.gate.candidate.{name}"] = _fmt(value)
+    for name, value in decision.champion_scores.items():
+        tags[f"mlsys.gate.champion.{name}"] = _fmt(value)
+    return tags

@@ -1,0 +1,82 @@
+"""The promotion lock: one read-compare-promote at a time per registered model.
+
+MLflow aliases have no compare-and-set, so two runs finishing together could both read the old
+champion, both win against it, and the slower write would leave the alias on a model that lost
+to the other. Holding this lock around read-compare-promote makes it a critical section:
+
+* SQLite store (one machine): an ``fcntl`` lock on a file beside the database;
+* PostgreSQL (store or ``registry.lock_uri``): ``pg_advisory_lock``, across machines;
+* anything else: a file lock under ``outputs/`` (one machine), with a warning.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+
+from mlsys.errors import TrackingError
+
+__all__ = ["registry_lock"]
+
+log = logging.getLogger(__name__)
+_PROJECT_ROOT = Path(__file__).resolve().parents[3]
+
+
+def _key(name: str) -> int:
+    return int.from_bytes(
+        hashlib.sha256(f"mlsys-registry:{name}".encode()).digest()[:8], "big", signed=True
+    )
+
+
+@contextlib.contextmanager
+def _file_lock(path: Path) -> Iterator[None]:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+@contextlib.contextmanager
+def _postgres_lock(dsn: str, name: str) -> Iterator[None]:
+    import psycopg
+
+    plain = dsn.replace("postgresql+psycopg2://", "postgresql://").replace(
+        "postgresql+psycopg://", "postgresql://"
+    )
+    try:
+        connection = psycopg.connect(plain, autocommit=True, connect_timeout=10)
+    except psycopg.OperationalError as exc:
+        raise TrackingError(
+            f"registry lock: cannot connect to PostgreSQL ({exc}). Fix: check registry.lock_uri "
+            "/ the tracking database, or that PostgreSQL is running."
+        ) from exc
+    with connection:
+        connection.execute("SELECT pg_advisory_lock(%s)", (_key(name),))
+        try:
+            yield
+        finally:
+            connection.execute("SELECT pg_advisory_unlock(%s)", (_key(name),))
+
+
+def registry_lock(uri: str, name: str) -> contextlib.AbstractContextManager[None]:
+    """The right lock for a store URI (or an explicit lock URI/path)."""
+    if uri.startswith("sqlite:///"):
+        database = Path(uri.removeprefix("sqlite:///"))
+        return _file_lock(database.with_name(f"{database.name}.{name}.lock"))
+    if uri.startswith(("postgresql://", "postgresql+", "postgres://")):
+        return _postgres_lock(uri, name)
+    if uri.startswith(("http://", "https://", "databricks")):
+        log.warning(
+            "registry: no lock_uri for tracking server %s; promotions are serialised on this "
+            "machine only. Set registry.lock_uri to the PostgreSQL DSN for team-wide safety.",
+            uri,
+        )
+        return _file_lock(_PROJECT_ROOT / "outputs" / f".registry.{name}.lock")
+    return _file_lock(Path(uri).expanduser())

@@ -1,0 +1,293 @@
+"""Tracker and registry contracts on the embedded store and on an MLflow server on PostgreSQL."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from mlflow import MlflowClient
+
+from mlsys import TrainingResult, compose_config, train_model
+from mlsys.models import ModelBundle
+from mlsys.registry import (
+    CHALLENGER,
+    CHAMPION,
+    PREVIOUS_CHAMPION,
+    InMemoryRegistry,
+    MlflowRegistry,
+    ModelRegistry,
+    promote_version,
+    rollback,
+)
+from mlsys.tracking import MlflowTracker, NullTracker, RunRecord, Tracker
+from tests.conftest import FAST_MODEL_OVERRIDES
+
+pytestmark = pytest.mark.integration
+
+
+def _unique() -> str:
+    return f"t{uuid.uuid4().hex[:8]}"
+
+
+def _train(
+    uri: str, name: str, csv: Path, out: Path, extra: list[str] | None = None
+) -> TrainingResult:
+    overrides = [
+        f"data.path={csv}",
+        f"tracker.uri={uri}",
+        f"name={name}",
+        *(extra or FAST_MODEL_OVERRIDES["logreg"]),
+    ]
+    return train_model(compose_config(overrides), output_dir=out)
+
+
+# --- Tracker contract: every implementation ---------------------------------------------------
+
+
+def _record(tmp_path: Path, small_leads_csv: Path) -> RunRecord:
+    result = train_model(
+        compose_config(
+            [f"data.path={small_leads_csv}", "tracker=none", "registry=none", "model=logreg"]
+        ),
+        output_dir=tmp_path / "run",
+    )
+    return RunRecord(
+        run_name="contract",
+        params={"model._target_": "mlsys.models.LogisticRegressionModel", "seed": 42},
+        metrics={"roc_auc": float(result.metrics["roc_auc"])},
+        tags={"data_sha256": result.metadata["data"]["sha256"]},
+        output_dir=result.output_dir,
+        bundle_path=result.artifacts["model"],
+        timings={"fit": 0.1},
+        dataset={"name": "leads", "source": str(small_leads_csv), "sha256": "ab" * 32},
+        input_example=pd.read_csv(small_leads_csv).head(3),
+    )
+
+
+def _store_uri(kind: str, request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if kind == "server":
+        return str(request.getfixturevalue("mlflow_server"))
+    return f"sqlite:///{tmp_path / 'db' / 'mlflow.db'}"
+
+
+@pytest.fixture(params=["null", "embedded", "server"])
+def tracker(request: pytest.FixtureRequest, tmp_path: Path) -> Tracker:
+    if request.param == "null":
+        return NullTracker()
+    return MlflowTracker(uri=_store_uri(request.param, request, tmp_path), experiment=_unique())
+
+
+def test_tracker_contract(tracker: Tracker, tmp_path: Path, small_leads_csv: Path) -> None:
+    assert isinstance(tracker, Tracker)
+    assert tracker.required is False
+    run_id = tracker.log_run(_record(tmp_path, small_leads_csv))
+    assert run_id is None or isinstance(run_id, str)
+    if isinstance(tracker, MlflowTracker):
+        assert run_id
+
+
+def test_mlflow_tracker_logs_params_metrics_tags_artifacts_data_and_model(
+    tracking_uri: str, small_leads_csv: Path, tmp_path: Path
+) -> None:
+    name = _unique()
+    result = _train(
+        tracking_uri, name, small_leads_csv, tmp_path / "run", ["model=logreg", "registry=none"]
+    )
+    assert result.run_id
+    client = MlflowClient(tracking_uri=tracking_uri)
+    run = client.get_run(result.run_id)
+    assert run.data.params["model._target_"] == "mlsys.models.LogisticRegressionModel"
+    assert run.data.params["seed"] == "42"
+    assert run.data.metrics["roc_auc"] == pytest.approx(result.metrics["roc_auc"])
+    assert "val_pr_auc" in run.data.metrics
+    assert "seconds_fit" in run.data.metrics
+    for tag in ("git_sha", "data_sha256", "config_hash", "user"):
+        assert tag in run.data.tags, tag
+    assert run.data.tags["data_sha256"] == result.metadata["data"]["sha256"]
+    artifacts = {a.path for a in client.list_artifacts(result.run_id)}
+    assert {"model.joblib", "metrics.json", "config.yaml", "overrides.yaml"} <= artifacts
+    inputs = run.inputs.dataset_inputs
+    assert inputs
+    assert inputs[0].dataset.digest == result.metadata["data"]["sha256"][:36]
+    # The logged MLflow model serves the same probabilities as the bundle.
+    import mlflow.pyfunc
+
+    model = mlflow.pyfunc.load_model(run.data.tags["mlsys.model_uri"])
+    rows = pd.read_csv(small_leads_csv).head(20)
+    served = model.predict(rows)
+    np.testing.assert_allclose(served["probability"], result.bundle.predict_proba(rows))
+    assert model.metadata.signature is not None
+
+
+def test_sweep_id_and_user_tags_reach_the_run(small_leads_csv: Path, tmp_path: Path) -> None:
+    uri = f"sqlite:///{tmp_path / 'db' / 'mlflow.db'}"
+    result = _train(
+        uri,
+        _unique(),
+        small_leads_csv,
+        tmp_path / "run",
+        ["model=logreg", "registry=none", "+tags.team=growth"],
+    )
+    run = MlflowClient(tracking_uri=uri).get_run(str(result.run_id))
+    assert run.data.tags["team"] == "growth"
+
+
+# --- Registry contract: every implementation ---------------------------------------------------
+
+
+@pytest.fixture(params=["memory", "embedded", "server"])
+def registry_and_runs(
+    request: pytest.FixtureRequest, small_leads_csv: Path, tmp_path: Path
+) -> tuple[ModelRegistry, list[TrainingResult]]:
+    """A registry and two tracked runs (not yet registered) of the same schema."""
+    uri = _store_uri(request.param, request, tmp_path)
+    name = _unique()
+    runs = [
+        _train(uri, name, small_leads_csv, tmp_path / f"r{i}", [*overrides, "registry=none"])
+        for i, overrides in enumerate([["model=logreg"], FAST_MODEL_OVERRIDES["xgboost"]])
+    ]
+    registry: ModelRegistry = (
+        InMemoryRegistry(name) if request.param == "memory" else MlflowRegistry(name, uri=uri)
+    )
+    return registry, runs
+
+
+def test_registry_contract(registry_and_runs: tuple[ModelRegistry, list[TrainingResult]]) -> None:
+    registry, runs = registry_and_runs
+    assert isinstance(registry, ModelRegistry)
+    assert registry.get_alias(CHAMPION) is None
+    v1 = registry.register(str(runs[0].run_id), runs[0].artifacts["model"], {"k": "1"})
+    v2 = registry.register(str(runs[1].run_id), runs[1].artifacts["model"], {"k": "2"})
+    assert [v.version for v in registry.versions()] == [v1, v2]
+    registry.set_alias(CHAMPION, v1)
+    registry.set_alias(CHALLENGER, v2)
+    assert registry.get_alias(CHAMPION) == v1
+    registry.set_alias(CHAMPION, v2)
+    assert registry.get_alias(CHAMPION) == v2
+    by_version = {v.version: v for v in registry.versions()}
+    assert set(by_version[v2].aliases) == {CHAMPION, CHALLENGER}
+    registry.tag_version(v1, {"note": "first"})
+    assert {v.version: v for v in registry.versions()}[v1].tags["note"] == "first"
+    bundle = registry.load_bundle(v1)
+    assert isinstance(bundle, ModelBundle)
+    assert bundle.threshold == runs[0].threshold
+    with registry.lock():
+        pass
+
+
+def test_manual_promote_and_rollback(
+    registry_and_runs: tuple[ModelRegistry, list[TrainingResult]],
+) -> None:
+    registry, runs = registry_and_runs
+    v1 = registry.register(str(runs[0].run_id), runs[0].artifacts["model"], {})
+    v2 = registry.register(str(runs[1].run_id), runs[1].artifacts["model"], {})
+    assert promote_version(registry, v1, "baseline") is None
+    assert promote_version(registry, v2, "better offline") == v1
+    assert registry.get_alias(PREVIOUS_CHAMPION) == v1
+    champion, rolled_back = rollback(registry, "incident 42")
+    assert (champion, rolled_back) == (v1, v2)
+    assert registry.get_alias(CHAMPION) == v1
+    tags = {v.version: v.tags for v in registry.versions()}[v1]
+    assert tags["mlsys.manual.reason"] == "incident 42"
+
+
+# --- The champion gate ------------------------------------------------------------------------
+
+
+def test_gate_promotes_first_then_only_a_better_model(
+    tracking_uri: str, small_leads_csv: Path, tmp_path: Path
+) -> None:
+    name = _unique()
+    train: Callable[[str, list[str]], TrainingResult] = lambda tag, extra: _train(  # noqa: E731
+        tracking_uri, name, small_leads_csv, tmp_path / tag, extra
+    )
+    forest = ["model=random_forest", "model.max_depth=2"]
+    first = train("first", [*forest, "model.n_estimators=5"])
+    assert first.gate is not None
+    assert first.gate.promoted
+    assert "first model" in first.gate.reason
+    strong = train("strong", ["model=logreg"])
+    weak = train("weak", [*forest, "model.n_estimators=1", "model.max_depth=1"])
+    registry = MlflowRegistry(name, uri=tracking_uri)
+    for run in (strong, weak):
+        assert run.gate is not None
+        champion_score = run.gate.champion_scores["roc_auc"]
+        candidate_score = run.gate.candidate_scores["roc_auc"]
+        assert candidate_score == pytest.approx(run.metrics["roc_auc"])
+        assert run.gate.promoted == (candidate_score > champion_score)
+    assert strong.gate is not None
+    assert strong.gate.promoted
+    assert weak.gate is not None
+    assert not weak.gate.promoted
+    assert registry.get_alias(CHAMPION) == strong.gate.version
+    # the champion alias resolves to a loadable MLflow model (what `mlflow models serve` uses)
+    import mlflow.pyfunc
+
+    served = mlflow.pyfunc.load_model(f"models:/{name}@champion")
+    rows = pd.read_csv(small_leads_csv).head(5)
+    np.testing.assert_allclose(
+        served.predict(rows)["probability"], strong.bundle.predict_proba(rows)
+    )
+    # the decision is logged on the candidate's run and on the champion's
+    client = MlflowClient(tracking_uri=tracking_uri)
+    weak_tags = client.get_run(str(weak.run_id)).data.tags
+    assert weak_tags["mlsys.gate.promoted"] == "false"
+    assert "mlsys.gate.champion.roc_auc" in weak_tags
+    strong_tags = client.get_run(str(strong.run_id)).data.tags
+    assert any(k.startswith("mlsys.gate.challenged_by.") for k in strong_tags)
+    assert (tmp_path / "weak" / "gate.json").is_file()
+
+
+def test_gate_refuses_a_different_schema(small_leads_csv: Path, tmp_path: Path) -> None:
+    uri = f"sqlite:///{tmp_path / 'db' / 'mlflow.db'}"
+    name = _unique()
+    _train(uri, name, small_leads_csv, tmp_path / "a", ["model=logreg"])
+    other = _train(
+        uri,
+        name,
+        small_leads_csv,
+        tmp_path / "b",
+        ["model=logreg", "data.drop_columns=[opportunity_amount,utm_campaign]"],
+    )
+    assert other.gate is not None
+    assert not other.gate.promoted
+    assert "schema differs" in other.gate.reason
+    assert other.gate.champion_scores == {}
+
+
+def test_crash_mid_promotion_keeps_the_previous_champion(
+    small_leads_csv: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    uri = f"sqlite:///{tmp_path / 'db' / 'mlflow.db'}"
+    name = _unique()
+    first = _train(
+        uri,
+        name,
+        small_leads_csv,
+        tmp_path / "a",
+        ["model=random_forest", "model.n_estimators=1", "model.max_depth=1"],
+    )
+    registry = MlflowRegistry(name, uri=uri)
+    champion = registry.get_alias(CHAMPION)
+    original = MlflowClient.set_registered_model_alias
+
+    def crash(self: MlflowClient, model: str, alias: str, version: str) -> None:
+        if alias == CHAMPION:
+            raise RuntimeError("simulated crash while moving the champion alias")
+        original(self, model, alias, version)
+
+    monkeypatch.setattr(MlflowClient, "set_registered_model_alias", crash)
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        _train(
+            uri,
+            name,
+            small_leads_csv,
+            tmp_path / "b",
+            [*FAST_MODEL_OVERRIDES["xgboost"], "tracker.required=true"],
+        )
+    monkeypatch.undo()
+    assert registry.get_alias(CHAMPION) == champion == first.gate.version  # type: ignore[union-attr]
