@@ -225,6 +225,10 @@ class TrainingPipeline:
                 calibrated["test"],
             )
         metadata = self._metadata(dataset, splits, timer.stages, started)
+        # Written before tracking so the tracked artifacts hold it too (replay by run id).
+        artifacts["metadata"] = _write_json(
+            self.output_dir / "metadata.json", {**metadata, "stage_seconds": dict(timer.stages)}
+        )
         run_id = self._track(
             dataset, bundle, test.metrics, validation.metrics, metadata, timer, parts["test"][0]
         )

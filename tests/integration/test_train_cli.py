@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import FAST_MODEL_OVERRIDES, REPO_ROOT
+from tests.conftest import FAST_MODEL_OVERRIDES, NO_TRACKING, REPO_ROOT
 
 pytestmark = pytest.mark.integration
 
@@ -48,6 +48,9 @@ def test_default_run_prints_summary_and_writes_artifacts(
     assert str(run_dir) in done.stdout
     for name in ("model.joblib", "metrics.json", "config.yaml", "overrides.yaml", "metadata.json"):
         assert (run_dir / name).is_file(), name
+    # tracked and offered to the registry by default: the first model becomes champion
+    assert "MLflow run:" in done.stdout
+    assert "PROMOTED to champion (first model" in done.stdout
     overrides = (run_dir / "overrides.yaml").read_text()
     assert "split=time" in overrides
     assert "calibration=isotonic" in overrides
@@ -59,6 +62,7 @@ def test_cli_runs_are_deterministic(small_leads_csv: Path, tmp_path: Path) -> No
         done = run_cli(
             f"data.path={small_leads_csv}",
             *FAST_MODEL_OVERRIDES["catboost"],
+            *NO_TRACKING,
             f"hydra.run.dir={tmp_path / name}",
         )
         assert done.returncode == 0, done.stderr

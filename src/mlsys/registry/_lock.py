@@ -12,12 +12,12 @@ to the other. Holding this lock around read-compare-promote makes it a critical 
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import hashlib
 import logging
 from collections.abc import Iterator
 from pathlib import Path
 
+from mlsys._filelock import file_lock
 from mlsys.errors import TrackingError
 
 __all__ = ["registry_lock"]
@@ -30,17 +30,6 @@ def _key(name: str) -> int:
     return int.from_bytes(
         hashlib.sha256(f"mlsys-registry:{name}".encode()).digest()[:8], "big", signed=True
     )
-
-
-@contextlib.contextmanager
-def _file_lock(path: Path) -> Iterator[None]:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 @contextlib.contextmanager
@@ -69,7 +58,7 @@ def registry_lock(uri: str, name: str) -> contextlib.AbstractContextManager[None
     """The right lock for a store URI (or an explicit lock URI/path)."""
     if uri.startswith("sqlite:///"):
         database = Path(uri.removeprefix("sqlite:///"))
-        return _file_lock(database.with_name(f"{database.name}.{name}.lock"))
+        return file_lock(database.with_name(f"{database.name}.{name}.lock"))
     if uri.startswith(("postgresql://", "postgresql+", "postgres://")):
         return _postgres_lock(uri, name)
     if uri.startswith(("http://", "https://", "databricks")):
@@ -78,5 +67,5 @@ def registry_lock(uri: str, name: str) -> contextlib.AbstractContextManager[None
             "machine only. Set registry.lock_uri to the PostgreSQL DSN for team-wide safety.",
             uri,
         )
-        return _file_lock(_PROJECT_ROOT / "outputs" / f".registry.{name}.lock")
-    return _file_lock(Path(uri).expanduser())
+        return file_lock(_PROJECT_ROOT / "outputs" / f".registry.{name}.lock")
+    return file_lock(Path(uri).expanduser())

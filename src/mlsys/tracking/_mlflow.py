@@ -7,6 +7,7 @@ server (see ``infra/mlflow``).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -17,6 +18,7 @@ from importlib import metadata as importlib_metadata
 from pathlib import Path
 from typing import Any
 
+from mlsys._filelock import file_lock
 from mlsys.errors import TrackingError
 from mlsys.tracking._protocol import RunRecord
 
@@ -96,9 +98,13 @@ def _check_reachable(uri: str) -> None:
         ) from exc
 
 
-def _prepare_local_store(uri: str) -> None:
-    if uri.startswith("sqlite:///"):
-        Path(uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+def _local_store_lock(uri: str) -> contextlib.AbstractContextManager[None]:
+    """Serialise creating the embedded store: two runs migrating one new SQLite file race."""
+    if not uri.startswith("sqlite:///"):
+        return contextlib.nullcontext()
+    database = Path(uri.removeprefix("sqlite:///"))
+    database.parent.mkdir(parents=True, exist_ok=True)
+    return file_lock(database.with_name(f"{database.name}.init.lock"))
 
 
 def config_hash(params: dict[str, Any]) -> str:
@@ -145,9 +151,9 @@ class MlflowTracker:
 
         uri = self.tracking_uri
         _check_reachable(uri)
-        _prepare_local_store(uri)
         mlflow.set_tracking_uri(uri)
-        experiment_id = self._experiment_id(uri)
+        with _local_store_lock(uri):
+            experiment_id = self._experiment_id(uri)
         tags = {**record.tags, "config_hash": config_hash(record.params)}
         with mlflow.start_run(
             experiment_id=experiment_id, run_name=record.run_name, tags=tags
