@@ -73,6 +73,20 @@ data: $(VENV) ## Regenerate data/leads.csv (byte-identical) from the seeded gene
 bench: $(VENV) ## Framework-overhead benchmark on bank marketing (writes docs/benchmarks/)
 	$(RUN) python benchmarks/train_overhead.py $(ARGS)
 
+MLFLOW_PORT ?= 5000
+MLFLOW_DB ?= postgresql+psycopg://postgres@127.0.0.1:5432/mlsys
+
+.PHONY: mlflow-ui
+mlflow-ui: $(VENV) ## Browse the embedded store (outputs/mlflow.db) at http://127.0.0.1:5000
+	$(RUN) mlflow ui --backend-store-uri sqlite:///outputs/mlflow.db \
+		--default-artifact-root outputs/mlartifacts --host 127.0.0.1 --port $(MLFLOW_PORT)
+
+.PHONY: mlflow-server
+mlflow-server: $(VENV) ## Team server on PostgreSQL (MLFLOW_DB=postgresql+psycopg://...; db must exist)
+	$(RUN) mlflow server --backend-store-uri $(MLFLOW_DB) \
+		--artifacts-destination outputs/mlflow-server-artifacts --serve-artifacts \
+		--host 127.0.0.1 --port $(MLFLOW_PORT)
+
 .PHONY: clean
 clean: ## Remove caches and Hydra run dirs (keeps .venv)
 	rm -rf outputs/ .mypy_cache .ruff_cache .pytest_cache .hypothesis

@@ -69,7 +69,7 @@ def test_unreachable_tracking_server_does_not_lose_the_run(
 
 
 def _race(store: str, name: str, csv: Path, tmp_path: Path, label: str) -> list[dict[str, object]]:
-    common = [f"data.path={csv}", f"tracker.uri={store}", f"name={name}"]
+    common = [f"data.path={csv}", f"tracker.uri={store}", f"name={name}", "tracker.required=true"]
     runs = {
         "logreg": ["model=logreg"],
         "forest": ["model=random_forest", "model.n_estimators=3", "model.max_depth=2"],

@@ -14,6 +14,7 @@ from mlsys.registry._gate import (
     schema_fingerprint,
 )
 from mlsys.registry._lock import registry_lock
+from mlsys.registry._offer import offer_run
 from mlsys.registry._registry import (
     CHALLENGER,
     CHAMPION,
@@ -38,6 +39,7 @@ __all__ = [
     "NoPromotion",
     "Promoter",
     "VersionInfo",
+    "offer_run",
     "promote_version",
     "registry_lock",
     "rollback",

@@ -12,6 +12,7 @@ import hashlib
 import json
 import logging
 import os
+import time
 import tomllib
 import warnings
 from importlib import metadata as importlib_metadata
@@ -206,6 +207,7 @@ class MlflowTracker:
         import mlflow
         from mlflow.data.dataset_source_registry import get_dataset_source_from_json
         from mlflow.data.meta_dataset import MetaDataset
+        from mlflow.exceptions import MlflowException
 
         info = record.dataset
         if not info:
@@ -216,7 +218,16 @@ class MlflowTracker:
         dataset = MetaDataset(  # type: ignore[abstract]
             source=source, name=str(info.get("name")), digest=str(info.get("sha256", ""))[:36]
         )
-        mlflow.log_input(dataset, context="training")
+        # Two runs logging the same new data set at once race on MLflow's unique key
+        # (experiment, name, digest); the loser's retry finds the row and links to it.
+        for attempt in range(3):
+            try:
+                mlflow.log_input(dataset, context="training")
+                return
+            except MlflowException as exc:
+                if attempt == 2 or "dataset" not in str(exc).lower():
+                    raise
+                time.sleep(0.2 * (attempt + 1))
 
     @staticmethod
     def _log_model(record: RunRecord) -> None:

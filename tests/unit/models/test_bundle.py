@@ -1,0 +1,177 @@
+"""ModelBundle: one file that scores raw leads the same way after a save and a load."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import joblib
+import numpy as np
+import pandas as pd
+import pytest
+
+from mlsys.calibration import SigmoidCalibrator
+from mlsys.data import Dataset, generate_leads
+from mlsys.errors import BundleError, SchemaError
+from mlsys.features import NativeFeatures, TabularFeatures
+from mlsys.models import (
+    BUNDLE_FORMAT,
+    CatBoostModel,
+    LogisticRegressionModel,
+    ModelBundle,
+)
+
+pytestmark = pytest.mark.unit
+
+
+def _bundle(leads: Dataset, kind: str) -> ModelBundle:
+    X, y = leads.features, leads.target
+    features: Any
+    model: Any
+    if kind == "native":
+        features, model = NativeFeatures(), CatBoostModel(iterations=30, thread_count=1)
+    else:
+        features, model = TabularFeatures(), LogisticRegressionModel()
+    Xt = features.fit(X.iloc[:1000]).transform(X)
+    model.fit(Xt.iloc[:1000], y[:1000])
+    calibrator = SigmoidCalibrator().fit(model.predict_proba(Xt.iloc[1000:])[:, 1], y[1000:])
+    return ModelBundle(
+        features=features,
+        model=model,
+        calibrator=calibrator,
+        threshold=0.3,
+        schema=leads.schema,
+        metadata={"name": "unit", "seed": 0},
+    )
+
+
+@pytest.fixture(scope="module", params=["native", "tabular"])
+def bundle(request: pytest.FixtureRequest, leads: Dataset) -> ModelBundle:
+    return _bundle(leads, request.param)
+
+
+@pytest.fixture(scope="module")
+def raw_leads() -> pd.DataFrame:
+    """Leads as a caller sends them: raw generator types, ids, dates and the leaky column."""
+    frame, _ = generate_leads(n_rows=200, seed=99)
+    return frame.drop(columns=["converted"])
+
+
+def test_save_load_round_trip_predicts_identically(
+    bundle: ModelBundle, raw_leads: pd.DataFrame, tmp_path: Path
+) -> None:
+    path = bundle.save(tmp_path / "model.joblib")
+
+    loaded = ModelBundle.load(path)
+
+    assert path.is_file()
+    np.testing.assert_array_equal(loaded.predict_proba(raw_leads), bundle.predict_proba(raw_leads))
+    assert loaded.threshold == bundle.threshold
+    assert loaded.schema == bundle.schema
+    assert loaded.metadata == {"name": "unit", "seed": 0}
+
+
+def test_predictions_are_calibrated_probabilities_and_threshold_decisions(
+    bundle: ModelBundle, raw_leads: pd.DataFrame
+) -> None:
+    raw = bundle.raw_scores(raw_leads)
+    proba = bundle.predict_proba(raw_leads)
+
+    assert proba.shape == (len(raw_leads),)
+    assert ((proba >= 0) & (proba <= 1)).all()
+    np.testing.assert_allclose(proba, bundle.calibrator.transform(raw))
+    np.testing.assert_array_equal(bundle.predict(raw_leads), (proba >= 0.3).astype(np.int64))
+    np.testing.assert_array_equal(bundle.decide(np.array([0.29, 0.3, 0.9])), [0, 1, 1])
+
+
+def test_extra_columns_and_column_order_do_not_matter(
+    bundle: ModelBundle, raw_leads: pd.DataFrame
+) -> None:
+    features_only = raw_leads[list(bundle.schema.columns)]
+    reordered = raw_leads[raw_leads.columns[::-1]].assign(unexpected="x")
+
+    expected = bundle.predict_proba(features_only)
+
+    np.testing.assert_array_equal(bundle.predict_proba(raw_leads), expected)
+    np.testing.assert_array_equal(bundle.predict_proba(reordered), expected)
+
+
+def test_missing_input_column_is_a_schema_error(
+    bundle: ModelBundle, raw_leads: pd.DataFrame
+) -> None:
+    with pytest.raises(SchemaError, match=r"missing model input column\(s\) \['industry'\]"):
+        bundle.predict_proba(raw_leads.drop(columns=["industry"]))
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(BundleError, match=r"model bundle '.*nope\.joblib' not found") as info:
+        ModelBundle.load(tmp_path / "nope.joblib")
+
+    assert "Fix:" in str(info.value)
+
+
+def test_directory_is_not_a_bundle(tmp_path: Path) -> None:
+    with pytest.raises(BundleError, match="not found"):
+        ModelBundle.load(tmp_path)
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        pytest.param(b"", id="empty"),
+        pytest.param(b"this is not a model bundle\n", id="text"),
+        pytest.param(np.random.default_rng(0).bytes(4096), id="random-bytes"),
+        pytest.param(b"\x1f\x8b\x08\x00garbage-after-gzip-magic", id="gzip-magic"),
+        pytest.param(b"\x80\x04\x95garbage", id="truncated-pickle"),
+    ],
+)
+def test_garbage_file_is_a_bundle_error(content: bytes, tmp_path: Path) -> None:
+    path = tmp_path / "model.joblib"
+    path.write_bytes(content)
+
+    with pytest.raises(BundleError, match="is corrupt or not a joblib file") as info:
+        ModelBundle.load(path)
+
+    assert "Fix: re-train" in str(info.value)
+
+
+def test_truncated_bundle_is_a_bundle_error(bundle: ModelBundle, tmp_path: Path) -> None:
+    path = bundle.save(tmp_path / "model.joblib")
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+
+    with pytest.raises(BundleError, match="is corrupt"):
+        ModelBundle.load(path)
+
+
+def test_pickle_needing_missing_code_is_a_bundle_error(tmp_path: Path) -> None:
+    path = tmp_path / "model.joblib"
+    path.write_bytes(b"cno_such_module_for_mlsys_tests\nThing\n.")  # protocol-0 global lookup
+
+    with pytest.raises(BundleError, match="needs code this installation lacks") as info:
+        ModelBundle.load(path)
+
+    assert "no_such_module_for_mlsys_tests" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [{"a": 1}, [1, 2, 3], {"format": BUNDLE_FORMAT, "bundle": "not a bundle"}],
+    ids=["dict", "list", "wrong-bundle-type"],
+)
+def test_joblib_file_that_is_not_a_bundle(payload: object, tmp_path: Path) -> None:
+    path = tmp_path / "other.joblib"
+    joblib.dump(payload, path)
+
+    with pytest.raises(BundleError, match="is a joblib file but not an mlsys model bundle"):
+        ModelBundle.load(path)
+
+
+def test_wrong_format_number(bundle: ModelBundle, tmp_path: Path) -> None:
+    path = tmp_path / "future.joblib"
+    joblib.dump({"format": BUNDLE_FORMAT + 1, "bundle": bundle}, path)
+
+    with pytest.raises(BundleError, match=f"has format {BUNDLE_FORMAT + 1}") as info:
+        ModelBundle.load(path)
+
+    assert f"reads format {BUNDLE_FORMAT}" in str(info.value)
+    assert "Fix:" in str(info.value)

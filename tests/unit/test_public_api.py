@@ -1,0 +1,153 @@
+"""Pin every package's public names, and the error tree that callers catch."""
+
+from __future__ import annotations
+
+import importlib
+
+import pytest
+
+from mlsys import errors
+from mlsys.errors import (
+    BundleError,
+    ConfigError,
+    DataError,
+    MlsysError,
+    ModelError,
+    SchemaError,
+    TrackingError,
+)
+
+pytestmark = pytest.mark.unit
+
+PUBLIC_API: dict[str, list[str]] = {
+    "mlsys.data": [
+        "LEADS_COLUMNS",
+        "LEADS_SEED",
+        "ColumnKind",
+        "CsvSource",
+        "DataSource",
+        "Dataset",
+        "FeatureSchema",
+        "FrameSource",
+        "coerce_features",
+        "file_sha256",
+        "generate_leads",
+        "write_leads",
+    ],
+    "mlsys.split": [
+        "SPLIT_NAMES",
+        "GroupSplitter",
+        "RandomSplitter",
+        "SplitIndices",
+        "Splitter",
+        "TimeSplitter",
+    ],
+    "mlsys.features": [
+        "MISSING",
+        "OTHER",
+        "ClassWeight",
+        "FeatureTransformer",
+        "NativeFeatures",
+        "NoRebalance",
+        "Rebalanced",
+        "Rebalancer",
+        "Smote",
+        "SmoteNC",
+        "TabularFeatures",
+        "Undersample",
+        "categorical_columns",
+    ],
+    "mlsys.models": [
+        "BUNDLE_FORMAT",
+        "CatBoostModel",
+        "ConversionModel",
+        "HistGradientBoostingModel",
+        "LogisticRegressionModel",
+        "ModelBundle",
+        "RandomForestModel",
+        "XGBoostModel",
+    ],
+    "mlsys.calibration": [
+        "Calibrator",
+        "IsotonicCalibrator",
+        "NoCalibration",
+        "SigmoidCalibrator",
+    ],
+    "mlsys.evaluation": [
+        "EvaluationReport",
+        "Evaluator",
+        "ThresholdPolicy",
+        "binary_metrics",
+        "expected_calibration_error",
+        "lift_at_k",
+        "precision_at_k",
+        "recall_at_k",
+        "top_k_mask",
+    ],
+    "mlsys.tracking": [
+        "MlflowTracker",
+        "NullTracker",
+        "RunRecord",
+        "Tracker",
+        "default_tracking_uri",
+        "pip_requirements",
+        "resolve_tracking_uri",
+    ],
+    "mlsys.errors": [
+        "BundleError",
+        "ConfigError",
+        "DataError",
+        "MlsysError",
+        "ModelError",
+        "SchemaError",
+        "TrackingError",
+    ],
+}
+
+
+def _isort_order(name: str) -> tuple[int, str]:
+    """ruff's RUF022 order: CONSTANTS, then Classes, then functions, each alphabetical."""
+    kind = 0 if name.isupper() else 1 if name[:1].isupper() else 2
+    return kind, name
+
+
+@pytest.mark.parametrize("module_name", list(PUBLIC_API))
+def test_public_names_are_pinned_sorted_and_importable(module_name: str) -> None:
+    module = importlib.import_module(module_name)
+
+    exported = list(module.__all__)
+
+    assert exported == PUBLIC_API[module_name], "update PUBLIC_API when the API changes"
+    assert exported == sorted(exported, key=_isort_order)
+    for name in exported:
+        assert getattr(module, name) is not None, name
+
+
+@pytest.mark.parametrize(
+    ("error", "bases"),
+    [
+        (ConfigError, (MlsysError, ValueError)),
+        (DataError, (MlsysError, ValueError)),
+        (SchemaError, (DataError, MlsysError, ValueError)),
+        (ModelError, (MlsysError, RuntimeError)),
+        (BundleError, (ModelError, MlsysError, RuntimeError)),
+        (TrackingError, (MlsysError, RuntimeError)),
+    ],
+)
+def test_error_hierarchy(error: type[MlsysError], bases: tuple[type[Exception], ...]) -> None:
+    for base in bases:
+        assert issubclass(error, base), f"{error.__name__} should be a {base.__name__}"
+    with pytest.raises(bases[0]):
+        raise error("boom")
+
+
+def test_runtime_and_value_errors_do_not_mix() -> None:
+    assert not issubclass(SchemaError, RuntimeError)
+    assert not issubclass(BundleError, ValueError)
+    assert issubclass(MlsysError, Exception)
+    assert not issubclass(MlsysError, (ValueError, RuntimeError))
+
+
+def test_every_error_is_documented_in_the_module_tree() -> None:
+    for name in errors.__all__:
+        assert name in (errors.__doc__ or ""), name
