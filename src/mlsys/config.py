@@ -110,6 +110,7 @@ class TrainConfig:
     save_predictions: bool = True
     leakage_auc_warning: float = 0.95
     tags: dict[str, str] = field(default_factory=dict)
+    objectives: list[str] = field(default_factory=list)
 
 
 def register_configs() -> None:

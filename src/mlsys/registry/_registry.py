@@ -173,10 +173,13 @@ class MlflowRegistry:
 
     def register(self, run_id: str, bundle_path: Path, tags: dict[str, str]) -> str:
         """Create the registered model if needed, then a version from the run's MLflow model."""
+        import mlflow
         from mlflow import MlflowClient
         from mlflow.exceptions import MlflowException
 
         client: MlflowClient = self._client()  # type: ignore[assignment]
+        # MLflow resolves a `models:/m-...` source through the *global* tracking URI.
+        mlflow.set_tracking_uri(self.tracking_uri)
         try:
             client.create_registered_model(self.name)
         except MlflowException as exc:

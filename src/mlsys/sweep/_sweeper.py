@@ -1,0 +1,313 @@
+"""The Optuna sweeper mlsys uses: Hydra's, plus study-wide trial budgets, resume and progress.
+
+Hydra's Optuna sweeper runs ``n_trials`` trials per process. For a sweep shared by several
+processes or machines, or restarted after a crash, mlsys needs ``n_trials`` to mean the size of
+the *study*, so this sweeper:
+
+* counts the study's finished trials (complete or failed) and the ones running elsewhere, and
+  asks only for what is left, under a lock on the study (a PostgreSQL advisory lock for
+  ``postgresql://`` storage, a file lock for SQLite), so parallel processes never overshoot;
+* on start, fails trials left RUNNING by a dead process on this host (or older than
+  ``stale_after_s`` anywhere), so a killed sweep resumes where it stopped;
+* records failed trials as FAIL and carries on (within ``max_failure_rate``);
+* logs each trial's number, params and value as it ends, and ``done / total`` progress;
+* writes a summary (best params and value, trial table, parameter importances) and offers the
+  best trial's model to the champion gate.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import logging
+import math
+import os
+import socket
+import sys
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal, cast
+
+import optuna
+from hydra.core.config_store import ConfigStore
+from hydra.core.plugins import Plugins
+from hydra.plugins.sweeper import Sweeper
+from hydra.types import HydraContext, TaskFunction
+from hydra.utils import instantiate
+from hydra_plugins.hydra_optuna_sweeper._impl import (
+    OptunaSweeperImpl,
+    create_params_from_overrides,
+)
+from hydra_plugins.hydra_optuna_sweeper.config import OptunaSweeperConf
+from omegaconf import DictConfig
+from optuna.trial import TrialState
+
+__all__ = ["MlsysOptunaSweeper", "MlsysOptunaSweeperConf", "register"]
+
+log = logging.getLogger(__name__)
+
+_FINISHED = (TrialState.COMPLETE, TrialState.FAIL, TrialState.PRUNED)
+HOST_ATTR = "mlsys.host"
+PID_ATTR = "mlsys.pid"
+RUN_DIR_ATTR = "mlsys.run_dir"
+STALE_ATTR = "mlsys.interrupted"
+
+
+@dataclass
+class MlsysOptunaSweeperConf(OptunaSweeperConf):
+    """Hydra's Optuna sweeper config plus mlsys's study-wide budget options."""
+
+    _target_: str = "mlsys.sweep._sweeper.MlsysOptunaSweeper"
+    #: Offer the best trial's model to the champion gate when the sweep ends.
+    offer_best: bool = True
+    #: A RUNNING trial older than this (seconds) is considered dead, on any host.
+    stale_after_s: float = 6 * 3600.0
+
+
+def register() -> None:
+    """Make ``hydra/sweeper=mlsys_optuna`` available (idempotent)."""
+    Plugins.instance().register(MlsysOptunaSweeper)
+    ConfigStore.instance().store(
+        group="hydra/sweeper",
+        name="mlsys_optuna",
+        node=MlsysOptunaSweeperConf,
+        provider="mlsys",
+    )
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class _StudySweeper(OptunaSweeperImpl):
+    """Hydra's implementation with a study-wide budget loop."""
+
+    def __init__(self, *args: Any, offer_best: bool, stale_after_s: float) -> None:
+        super().__init__(*args)
+        self.offer_best = offer_best
+        self.stale_after_s = stale_after_s
+
+    def _lock(self, study_name: str) -> contextlib.AbstractContextManager[None]:
+        from mlsys.registry import registry_lock
+
+        if not isinstance(self.storage, str):
+            return contextlib.nullcontext()
+        return registry_lock(self.storage, f"optuna-{study_name}")
+
+    def sweep(self, arguments: list[str]) -> None:
+        """Run trials until the study holds ``n_trials`` finished ones."""
+        assert self.config is not None
+        assert self.launcher is not None
+        self._process_searchspace_config()
+        params_conf = self._parse_sweeper_params_config()
+        params_conf.extend(arguments)
+        distributions, fixed_params, fixed_overrides = create_params_from_overrides(params_conf)
+        for name in fixed_params:
+            distributions.pop(name, None)
+        if isinstance(self.sampler, functools.partial) and (
+            self.sampler.func == optuna.samplers.GridSampler
+        ):
+            grid = {n: self._to_grid_sampler_choices(d) for n, d in distributions.items()}
+            self.sampler = self.sampler(grid)
+            self.n_trials = min(self.n_trials, math.prod(len(v) for v in grid.values()))
+            log.info("Grid sampler: %d trials cover the grid", self.n_trials)
+        directions = self._get_directions()
+        # Under the lock: processes starting together would race creating the storage schema.
+        with self._lock(self.study_name or "default"):
+            study = optuna.create_study(
+                study_name=self.study_name,
+                storage=self.storage,
+                sampler=self.sampler,
+                directions=cast(list[Literal["minimize", "maximize"]], directions),
+                load_if_exists=True,
+            )
+        log.info(
+            "Study '%s' in %s: %d trials wanted, %d already finished",
+            study.study_name,
+            self.storage or "memory",
+            self.n_trials,
+            _finished(study),
+        )
+        with self._lock(self.study_name or "default"):
+            self._fail_stale(study)
+        while True:
+            with self._lock(self.study_name or "default"):
+                finished = _finished(study)
+                running = _count(study, (TrialState.RUNNING,))
+                batch = min(self.n_jobs, self.n_trials - finished - running)
+                if batch <= 0:
+                    break
+                trials = [study.ask() for _ in range(batch)]
+                for trial in trials:
+                    trial.set_user_attr(HOST_ATTR, socket.gethostname())
+                    trial.set_user_attr(PID_ATTR, os.getpid())
+            overrides = self._configure_trials(trials, distributions, fixed_params, fixed_overrides)
+            returns = self.launcher.launch(overrides, initial_job_idx=self.job_idx)
+            self.job_idx += len(returns)
+            failures = sum(
+                self._tell(study, t, r, len(directions))
+                for t, r in zip(trials, returns, strict=True)
+            )
+            self._progress(study, directions)
+            if failures / len(returns) > self.max_failure_rate:
+                raise RuntimeError(
+                    f"sweep: {failures} of {len(returns)} trials in a batch failed, above "
+                    f"hydra.sweeper.max_failure_rate={self.max_failure_rate}. Fix: check the "
+                    "failed runs' logs, or raise max_failure_rate."
+                )
+        # Another process may still be finishing its last trials; summarise what is there.
+        from mlsys.sweep._summary import summarize
+
+        summary = summarize(study, Path(self.config.hydra.sweep.dir), directions)
+        if self.offer_best and len(directions) == 1 and summary.best_run_dir is not None:
+            self._offer(summary.best_run_dir, summary.best_host)
+
+    def _fail_stale(self, study: optuna.Study) -> None:
+        now = datetime.now(UTC)
+        host = socket.gethostname()
+        for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+            attrs = trial.user_attrs
+            started = trial.datetime_start
+            age = (now - started.astimezone(UTC)).total_seconds() if started else 0.0
+            dead_here = attrs.get(HOST_ATTR) == host and not _pid_alive(
+                int(attrs.get(PID_ATTR, -1))
+            )
+            if dead_here or age > self.stale_after_s:
+                # Marked, so the budget does not count it: it was interrupted, not a failure.
+                study._storage.set_trial_user_attr(trial._trial_id, STALE_ATTR, True)
+                study._storage.set_trial_state_values(trial._trial_id, TrialState.FAIL)
+                log.warning(
+                    "Trial %d was left RUNNING by a process that is gone; marked FAIL so the "
+                    "study can finish its budget.",
+                    trial.number,
+                )
+
+    @staticmethod
+    def _tell(study: optuna.Study, trial: optuna.Trial, ret: Any, n_objectives: int) -> int:
+        run_dir = ret.hydra_cfg.hydra.runtime.output_dir if ret.hydra_cfg is not None else None
+        if run_dir:
+            trial.set_user_attr(RUN_DIR_ATTR, str(run_dir))
+        try:
+            value = ret.return_value
+            values = [float(v) for v in value] if n_objectives > 1 else [float(value)]
+            if len(values) != n_objectives:
+                raise ValueError(f"expected {n_objectives} objective values, got {len(values)}")
+        except Exception as exc:
+            _tell(study, trial, state=TrialState.FAIL)
+            log.warning("Trial %d FAILED (%s): %s", trial.number, type(exc).__name__, exc)
+            return 1
+        _tell(study, trial, values=values)
+        log.info(
+            "Trial %d finished: value %s, params %s",
+            trial.number,
+            values if n_objectives > 1 else values[0],
+            trial.params,
+        )
+        return 0
+
+    def _progress(self, study: optuna.Study, directions: list[str]) -> None:
+        done = _count(study, (TrialState.COMPLETE,))
+        failed = _count(study, (TrialState.FAIL,)) - _count_stale(study)
+        best = ""
+        if done and len(directions) == 1:
+            best = f", best value {study.best_value:.4f} (trial {study.best_trial.number})"
+        log.info(
+            "Sweep progress: %d/%d trials done (%d failed)%s",
+            done + failed,
+            self.n_trials,
+            failed,
+            best,
+        )
+
+    def _offer(self, run_dir: Path, host: str | None) -> None:
+        if host not in (None, socket.gethostname()) or not run_dir.is_dir():
+            log.info("Best trial ran on %s; the process that ran it offers it.", host)
+            return
+        from mlsys.registry import offer_run
+
+        try:
+            decision = offer_run(run_dir)
+        except Exception as exc:
+            log.error("Offering the best trial (%s) to the champion gate failed: %s", run_dir, exc)
+            return
+        if decision is not None:
+            log.info("Best trial: %s", decision.summary())
+            print(decision.summary(), file=sys.stderr)
+
+
+def _tell(study: optuna.Study, trial: optuna.Trial, **kwargs: Any) -> None:
+    try:
+        study.tell(trial, **kwargs)
+    except RuntimeError as exc:
+        # The grid sampler calls study.stop() once the grid is covered, which Optuna only
+        # allows inside optimize(); the trial itself was recorded before that.
+        if "Study.stop" not in str(exc):
+            raise
+
+
+def _count(study: optuna.Study, states: tuple[TrialState, ...]) -> int:
+    return len(study.get_trials(deepcopy=False, states=states))
+
+
+def _count_stale(study: optuna.Study) -> int:
+    failed = study.get_trials(deepcopy=False, states=(TrialState.FAIL,))
+    return sum(bool(t.user_attrs.get(STALE_ATTR)) for t in failed)
+
+
+def _finished(study: optuna.Study) -> int:
+    """Trials that used up budget: complete, pruned or failed, but not interrupted ones."""
+    trials = study.get_trials(deepcopy=False, states=_FINISHED)
+    return sum(not t.user_attrs.get(STALE_ATTR) for t in trials)
+
+
+class MlsysOptunaSweeper(Sweeper):
+    """Hydra sweeper plugin (``hydra/sweeper=mlsys_optuna``)."""
+
+    def __init__(
+        self,
+        sampler: Any,
+        direction: Any,
+        storage: Any | None,
+        study_name: str | None,
+        n_trials: int,
+        n_jobs: int,
+        max_failure_rate: float,
+        custom_search_space: str | None,
+        params: DictConfig | None,
+        offer_best: bool = True,
+        stale_after_s: float = 6 * 3600.0,
+    ) -> None:
+        sampler = instantiate(
+            sampler,
+            _execution_whitelist_=("hydra_plugins.hydra_optuna_sweeper.*", "optuna.samplers.*"),
+        )
+        self.sweeper = _StudySweeper(
+            sampler,
+            direction,
+            storage,
+            study_name,
+            n_trials,
+            n_jobs,
+            max_failure_rate,
+            custom_search_space,
+            params,
+            offer_best=offer_best,
+            stale_after_s=stale_after_s,
+        )
+
+    def setup(
+        self, *, hydra_context: HydraContext, task_function: TaskFunction, config: DictConfig
+    ) -> None:
+        """Set up the launcher."""
+        self.sweeper.setup(hydra_context=hydra_context, task_function=task_function, config=config)
+
+    def sweep(self, arguments: list[str]) -> None:
+        """Run the study."""
+        self.sweeper.sweep(arguments)
