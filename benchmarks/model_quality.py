@@ -38,7 +38,9 @@ def main() -> None:
     ]
     for data in args.data:
         for model in args.models:
-            cfg = compose_config([f"data={data}", f"model={model}"])
+            cfg = compose_config(
+                [f"data={data}", f"model={model}", "tracker=none", "registry=none"]
+            )
             with tempfile.TemporaryDirectory() as tmp:
                 start = time.perf_counter()
                 result = train_model(cfg, output_dir=Path(tmp))

@@ -225,3 +225,15 @@ def test_frame_source_pipeline_by_hand(tmp_path: Path) -> None:
     result = pipeline.run()
     assert result.metrics["roc_auc"] > 0.7
     assert (tmp_path / "model.joblib").is_file()
+
+
+def test_rank_auc_matches_scikit_learn() -> None:
+    from sklearn.metrics import roc_auc_score
+
+    from mlsys.pipeline import _rank_auc
+
+    rng = np.random.default_rng(3)
+    for _ in range(20):
+        y = rng.integers(0, 2, 500)
+        score = np.round(rng.normal(size=500) + 0.7 * y, 1)  # rounded: many ties
+        assert _rank_auc(y, score) == pytest.approx(roc_auc_score(y, score), abs=1e-12)

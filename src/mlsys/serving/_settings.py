@@ -1,0 +1,65 @@
+"""Serving settings (``conf/serve.yaml``), plain and typed so the app never sees Hydra."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+__all__ = ["ServeSettings"]
+
+
+def _env_token() -> str | None:
+    return os.environ.get("MLSYS_ADMIN_TOKEN") or None
+
+
+@dataclass
+class ServeSettings:
+    """What to serve and how.
+
+    Attributes:
+        model_name: Registered model name (the ``name`` used in training).
+        model_alias: Registry alias to serve (``champion``).
+        model_path: Serve this bundle file instead of the registry (no MLflow needed).
+        tracking_uri: Registry URI; ``None`` uses ``MLFLOW_TRACKING_URI`` or the embedded store.
+        host: Interface to bind.
+        port: Port to bind.
+        workers: uvicorn worker processes.
+        max_batch: Largest ``/predict/batch`` accepted (413 beyond).
+        max_body_bytes: Largest request body accepted (413 beyond).
+        admin_token: Bearer token for ``/model/reload``; unset disables admin endpoints.
+        poll_interval_s: Poll the registry and reload when the alias moves (0: off).
+        log_json: One JSON access-log line per request.
+    """
+
+    model_name: str = "conversion"
+    model_alias: str = "champion"
+    model_path: str | None = None
+    tracking_uri: str | None = None
+    host: str = "127.0.0.1"
+    port: int = 8000
+    workers: int = 1
+    max_batch: int = 10_000
+    max_body_bytes: int = 16 * 1024 * 1024
+    admin_token: str | None = field(default_factory=_env_token)
+    poll_interval_s: float = 0.0
+    log_json: bool = True
+
+    @classmethod
+    def from_env(cls, prefix: str = "MLSYS_SERVE_") -> ServeSettings:
+        """Settings from ``MLSYS_SERVE_<FIELD>`` variables (for ``uvicorn serving.asgi:app``)."""
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            raw = os.environ.get(prefix + f.name.upper())
+            if raw is None:
+                continue
+            kind = str(f.type)
+            if "int" in kind and "str" not in kind:
+                values[f.name] = int(raw)
+            elif "float" in kind:
+                values[f.name] = float(raw)
+            elif "bool" in kind:
+                values[f.name] = raw.strip().lower() in ("1", "true", "yes")
+            else:
+                values[f.name] = raw or None
+        return cls(**values)
