@@ -187,7 +187,8 @@ class _TabularScorer:
         return out
 
     def __call__(self, columns: Columns) -> FloatArray:
-        return self.predict(self.matrix(columns))
+        scores: FloatArray = self.predict(self.matrix(columns))
+        return scores
 
 
 def _matrix_predictor(estimator: Any) -> Any:
