@@ -15,10 +15,12 @@ Validation happens before anything is built:
 
 from __future__ import annotations
 
+import collections.abc
 import difflib
 import inspect
 import logging
 import os
+import types
 import typing
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -173,8 +175,6 @@ def _allowed(target: str) -> bool:
 
 
 def _validate_node(node: DictConfig, path: str) -> None:
-    import pydantic
-
     target = node["_target_"]
     where = f"{path}._target_" if path else "_target_"
     if not isinstance(target, str) or not _allowed(target):
@@ -217,17 +217,47 @@ def _validate_node(node: DictConfig, path: str) -> None:
             if isinstance(child, (DictConfig, ListConfig))
             else (node[key])
         )
-        try:
-            pydantic.TypeAdapter(hints[key]).validate_python(value)
-        except pydantic.ValidationError as exc:
+        if not _matches(value, hints[key]):
             expected = _type_name(hints[key])
-            reason = exc.errors()[0]["msg"]
             raise ConfigError(
-                f"{full}: got {value!r} ({type(value).__name__}), expected {expected}: {reason}. "
+                f"{full}: got {value!r} ({type(value).__name__}), expected {expected}. "
                 f"Fix: {full}=<{_fix_hint(hints[key], expected)}>."
-            ) from None
-        except pydantic.PydanticSchemaGenerationError:
-            continue
+            )
+
+
+_SCALARS: dict[Any, Any] = {
+    bool: lambda v: isinstance(v, bool),
+    int: lambda v: isinstance(v, int) and not isinstance(v, bool),
+    float: lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),  # YAML-lenient
+    str: lambda v: isinstance(v, str),
+    None: lambda v: v is None,
+    type(None): lambda v: v is None,
+}
+
+
+def _matches(value: Any, hint: Any) -> bool:
+    """Whether a config value fits a constructor's type hint (the simple types configs use).
+
+    Anything the checker does not understand (``Any``, a class, a protocol) is accepted and
+    left to the constructor.
+    """
+    if hint in _SCALARS:
+        return bool(_SCALARS[hint](value))
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin is typing.Literal:
+        return value in args
+    if origin in (typing.Union, types.UnionType):
+        return any(_matches(value, arg) for arg in args)
+    if origin in (list, tuple, collections.abc.Sequence):
+        inner = [a for a in args if a is not Ellipsis]
+        return isinstance(value, (list, tuple)) and (
+            len(inner) != 1 or all(_matches(v, inner[0]) for v in value)
+        )
+    if origin in (dict, collections.abc.Mapping):
+        return isinstance(value, dict) and (
+            len(args) != 2 or all(_matches(v, args[1]) for v in value.values())
+        )
+    return True
 
 
 def _fix_hint(hint: Any, expected: str) -> str:

@@ -105,3 +105,32 @@ def test_unknown_top_level_key_fails_at_compose() -> None:
 def test_compose_config_missing_dir_is_clear(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="MLSYS_CONFIG_DIR"):
         compose_config(config_dir=tmp_path / "nope")
+
+
+@pytest.mark.parametrize(
+    ("value", "hint", "ok"),
+    [
+        (3, int, True),
+        (True, int, False),
+        (3, float, True),
+        ("3", float, False),
+        (None, "int | None", True),
+        ("a", "int | None", False),
+        ("f1", "Literal['f1', 'cost']", True),
+        ("x", "Literal['f1', 'cost']", False),
+        ([1, 2], "Sequence[str]", False),
+        (["a"], "Sequence[str]", True),
+        ((0.1, 0.2), "tuple[float, ...]", True),
+        ({"a": 1.0}, "dict[str, float]", True),
+        ({"a": "x"}, "dict[str, float]", False),
+        (object(), "Any", True),
+    ],
+)
+def test_type_matching(value: object, hint: object, ok: bool) -> None:
+    from collections.abc import Sequence  # noqa: F401 - used by eval below
+    from typing import Any, Literal  # noqa: F401
+
+    from mlsys.config import _matches
+
+    resolved = eval(hint, {**globals(), **locals()}) if isinstance(hint, str) else hint
+    assert _matches(value, resolved) is ok
