@@ -148,6 +148,10 @@ def compose_config(
             f"config dir '{directory}' not found. Fix: run from the mlsys checkout or set "
             "MLSYS_CONFIG_DIR=/path/to/conf."
         )
+    if any(str(o).startswith(("hparams_search=", "hydra/sweeper=")) for o in overrides):
+        from mlsys.sweep import register
+
+        register()
     with initialize_config_dir(config_dir=str(directory)):
         return compose(config_name=config_name, overrides=list(overrides))
 

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from mlsys import TrainingResult, build_pipeline, compose_config, train_model
+from mlsys.calibration import SigmoidCalibrator
 from mlsys.data import FrameSource
 from mlsys.models import ModelBundle
 from mlsys.split import SplitIndices
@@ -237,3 +239,34 @@ def test_rank_auc_matches_scikit_learn() -> None:
         y = rng.integers(0, 2, 500)
         score = np.round(rng.normal(size=500) + 0.7 * y, 1)  # rounded: many ties
         assert _rank_auc(y, score) == pytest.approx(roc_auc_score(y, score), abs=1e-12)
+
+
+class _SpyCalibrator(SigmoidCalibrator):
+    seen: ClassVar[list[np.ndarray]] = []
+
+    def fit(self, scores, y):  # type: ignore[no-untyped-def]
+        self.seen.append(np.asarray(scores).copy())
+        return super().fit(scores, y)
+
+
+def test_calibrator_is_fitted_on_the_calibration_split_only(
+    leads_overrides: list[str], tmp_path: Path
+) -> None:
+    seen = _SpyCalibrator.seen
+    seen.clear()
+    pipeline = build_pipeline(
+        compose_config([*leads_overrides, "model=logreg"]), output_dir=tmp_path
+    )
+    pipeline.calibrator = _SpyCalibrator()
+    result = pipeline.run()
+    splits = SplitIndices.load(tmp_path / "splits.npz")
+    assert len(seen) == 1
+    assert len(seen[0]) == len(splits.calibration)
+    frame = pd.read_csv(pipeline.data.path)  # type: ignore[attr-defined]
+    expected = result.bundle.raw_scores(frame.iloc[splits.calibration])
+    np.testing.assert_allclose(seen[0], expected, rtol=1e-10)
+
+
+def test_multi_objective_preset_composes() -> None:
+    cfg = compose_config(["hparams_search=xgboost_multiobjective"])
+    assert list(cfg.objectives) == ["pr_auc", "latency_ms_per_1k"]
