@@ -14,11 +14,14 @@ from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from mlsys.errors import TrackingError
 from mlsys.models import ModelBundle
 from mlsys.registry._lock import registry_lock
+
+if TYPE_CHECKING:
+    from mlflow import MlflowClient
 
 __all__ = [
     "CHALLENGER",
@@ -163,7 +166,7 @@ class MlflowRegistry:
 
         return resolve_tracking_uri(self.uri)
 
-    def _client(self) -> object:
+    def _client(self) -> MlflowClient:
         from mlflow import MlflowClient
 
         # Progress bars on every artifact download clutter CLI output and logs.
@@ -174,10 +177,9 @@ class MlflowRegistry:
     def register(self, run_id: str, bundle_path: Path, tags: dict[str, str]) -> str:
         """Create the registered model if needed, then a version from the run's MLflow model."""
         import mlflow
-        from mlflow import MlflowClient
         from mlflow.exceptions import MlflowException
 
-        client: MlflowClient = self._client()  # type: ignore[assignment]
+        client = self._client()
         # MLflow resolves a `models:/m-...` source through the *global* tracking URI.
         mlflow.set_tracking_uri(self.tracking_uri)
         try:
@@ -197,10 +199,9 @@ class MlflowRegistry:
 
     def versions(self) -> list[VersionInfo]:
         """Every version, oldest first, with aliases and tags."""
-        from mlflow import MlflowClient
         from mlflow.exceptions import MlflowException
 
-        client: MlflowClient = self._client()  # type: ignore[assignment]
+        client = self._client()
         try:
             aliases = dict(client.get_registered_model(self.name).aliases or {})
         except MlflowException:
@@ -225,10 +226,9 @@ class MlflowRegistry:
 
     def get_alias(self, alias: str) -> str | None:
         """The version an alias points at, or ``None`` if unset (or no model yet)."""
-        from mlflow import MlflowClient
         from mlflow.exceptions import MlflowException
 
-        client: MlflowClient = self._client()  # type: ignore[assignment]
+        client = self._client()
         try:
             return str(client.get_model_version_by_alias(self.name, alias).version)
         except MlflowException as exc:
@@ -242,16 +242,12 @@ class MlflowRegistry:
 
     def set_alias(self, alias: str, version: str) -> None:
         """Point the alias at the version (a single registry write)."""
-        from mlflow import MlflowClient
-
-        client: MlflowClient = self._client()  # type: ignore[assignment]
+        client = self._client()
         client.set_registered_model_alias(self.name, alias, version)
 
     def tag_version(self, version: str, tags: dict[str, str]) -> None:
         """Add tags to a version and to the run that produced it."""
-        from mlflow import MlflowClient
-
-        client: MlflowClient = self._client()  # type: ignore[assignment]
+        client = self._client()
         run_id = client.get_model_version(self.name, version).run_id
         for key, value in tags.items():
             client.set_model_version_tag(self.name, version, key, value)
@@ -260,9 +256,7 @@ class MlflowRegistry:
 
     def load_bundle(self, version: str) -> ModelBundle:
         """Download the version's run artifact ``model.joblib`` and load it."""
-        from mlflow import MlflowClient
-
-        client: MlflowClient = self._client()  # type: ignore[assignment]
+        client = self._client()
         run_id = client.get_model_version(self.name, version).run_id
         if run_id is None:
             raise TrackingError(f"registry: version {version} of '{self.name}' has no run")
