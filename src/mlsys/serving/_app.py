@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import hmac
-import json
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -305,8 +305,8 @@ def _on_unexpected(_: Request[Any, Any, State], exc: Exception) -> Response[dict
     return Response(_error_body(500, "internal error"), status_code=500)
 
 
-def _access_log_middleware(app: Any) -> Any:
-    """One JSON line per request: method, path, status, latency, model version."""
+def _access_log_middleware(app: Any, log_json: bool = True) -> Any:
+    """Metrics for every request; with ``log_json``, one JSON line: path, status, latency, model."""
 
     async def middleware(scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -329,20 +329,15 @@ def _access_log_middleware(app: Any) -> Any:
             if runtime is not None:
                 runtime.metrics.requests.labels(route, str(status["code"])).inc()
                 runtime.metrics.latency.labels(route).observe(elapsed)
-            if access_log.isEnabledFor(logging.INFO):
-                access_log.info(
-                    json.dumps(
-                        {
-                            "method": scope.get("method"),
-                            "path": route,
-                            "status": status["code"],
-                            "latency_ms": round(elapsed * 1000, 3),
-                            "model_version": runtime.model.version
-                            if runtime and runtime.model
-                            else None,
-                        }
-                    )
-                )
+            if log_json and access_log.isEnabledFor(logging.INFO):
+                line = {
+                    "method": scope.get("method"),
+                    "path": route,
+                    "status": status["code"],
+                    "latency_ms": round(elapsed * 1000, 3),
+                    "model_version": runtime.model.version if runtime and runtime.model else None,
+                }
+                access_log.info(msgspec.json.encode(line).decode())
 
     return middleware
 
@@ -392,7 +387,7 @@ def create_app(
             MlsysError: _on_mlsys,
             Exception: _on_unexpected,
         },
-        middleware=[_access_log_middleware],
+        middleware=[functools.partial(_access_log_middleware, log_json=settings.log_json)],
         openapi_config=OpenAPIConfig(
             title="mlsys conversion scoring",
             version="1",

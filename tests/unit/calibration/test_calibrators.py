@@ -120,3 +120,21 @@ def test_no_calibration_is_the_identity() -> None:
     assert out.dtype == np.float64
     np.testing.assert_array_equal(out, scores.astype(np.float64))
     assert isinstance(fitted, Calibrator)
+
+
+@pytest.mark.parametrize("calibrator", ["sigmoid", "isotonic"])
+def test_fast_transform_equals_scikit_learn(calibrator: str) -> None:
+    """transform() skips scikit-learn's per-call checks; it must give the same numbers."""
+    from mlsys.calibration import IsotonicCalibrator, SigmoidCalibrator
+    from mlsys.calibration._calibrators import _logit
+
+    rng = np.random.default_rng(11)
+    p = rng.uniform(0, 1, 4000)
+    y = (rng.uniform(size=4000) < p**2).astype(int)
+    fitted = (SigmoidCalibrator() if calibrator == "sigmoid" else IsotonicCalibrator()).fit(p, y)
+    probe = np.concatenate([rng.uniform(0, 1, 500), [0.0, 1.0, 1e-12, 1 - 1e-12]])
+    if calibrator == "sigmoid":
+        reference = fitted.model_.predict_proba(_logit(probe))[:, 1]
+    else:
+        reference = np.clip(fitted.model_.predict(probe), 0, 1)
+    np.testing.assert_allclose(fitted.transform(probe), reference, rtol=1e-12, atol=1e-15)
