@@ -17,6 +17,7 @@ the *study*, so this sweeper:
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import functools
 import logging
@@ -24,6 +25,7 @@ import math
 import os
 import socket
 import sys
+import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -137,18 +139,43 @@ class _StudySweeper(OptunaSweeperImpl):
         )
         with self._lock(self.study_name or "default"):
             self._fail_stale(study)
-        while True:
-            with self._lock(self.study_name or "default"):
-                finished = _finished(study)
-                running = _count(study, (TrialState.RUNNING,))
-                batch = min(self.n_jobs, self.n_trials - finished - running)
-                if batch <= 0:
-                    break
-                trials = [study.ask() for _ in range(batch)]
-                for trial in trials:
-                    trial.set_user_attr(HOST_ATTR, socket.gethostname())
-                    trial.set_user_attr(PID_ATTR, os.getpid())
-            overrides = self._configure_trials(trials, distributions, fixed_params, fixed_overrides)
+        space = (distributions, fixed_params, fixed_overrides)
+        if self.n_jobs > 1 and type(self.launcher).__name__ == "JoblibLauncher":
+            self._run_streaming(study, directions, space)
+        else:
+            self._run_batches(study, directions, space)
+        # Another process may still be finishing its last trials; summarise what is there.
+        from mlsys.sweep._summary import summarize
+
+        summary = summarize(study, Path(self.config.hydra.sweep.dir), directions)
+        if self.offer_best and len(directions) == 1 and summary.best_run_dir is not None:
+            self._offer(summary.best_run_dir, summary.best_host)
+
+    def _ask(self, study: optuna.Study, size: int) -> list[optuna.Trial]:
+        """Up to ``size`` new trials, never past the study's budget (under the study lock)."""
+        with self._lock(self.study_name or "default"):
+            left = self.n_trials - _finished(study) - _count(study, (TrialState.RUNNING,))
+            trials = [study.ask() for _ in range(min(size, left))]
+            for trial in trials:
+                trial.set_user_attr(HOST_ATTR, socket.gethostname())
+                trial.set_user_attr(PID_ATTR, os.getpid())
+            return trials
+
+    def _check_failures(self, failures: int, done: int) -> None:
+        if done and failures / done > self.max_failure_rate:
+            raise RuntimeError(
+                f"sweep: {failures} of {done} trials failed, above "
+                f"hydra.sweeper.max_failure_rate={self.max_failure_rate}. Fix: check the failed "
+                "runs' logs, or raise max_failure_rate."
+            )
+
+    def _run_batches(
+        self, study: optuna.Study, directions: list[str], space: tuple[Any, ...]
+    ) -> None:
+        """One batch of ``n_jobs`` trials at a time (any launcher)."""
+        assert self.launcher is not None
+        while trials := self._ask(study, self.n_jobs):
+            overrides = self._configure_trials(trials, *space)
             returns = self.launcher.launch(overrides, initial_job_idx=self.job_idx)
             self.job_idx += len(returns)
             failures = sum(
@@ -156,18 +183,42 @@ class _StudySweeper(OptunaSweeperImpl):
                 for t, r in zip(trials, returns, strict=True)
             )
             self._progress(study, directions)
-            if failures / len(returns) > self.max_failure_rate:
-                raise RuntimeError(
-                    f"sweep: {failures} of {len(returns)} trials in a batch failed, above "
-                    f"hydra.sweeper.max_failure_rate={self.max_failure_rate}. Fix: check the "
-                    "failed runs' logs, or raise max_failure_rate."
-                )
-        # Another process may still be finishing its last trials; summarise what is there.
-        from mlsys.sweep._summary import summarize
+            self._check_failures(failures, len(returns))
 
-        summary = summarize(study, Path(self.config.hydra.sweep.dir), directions)
-        if self.offer_best and len(directions) == 1 and summary.best_run_dir is not None:
-            self._offer(summary.best_run_dir, summary.best_host)
+    def _run_streaming(
+        self, study: optuna.Study, directions: list[str], space: tuple[Any, ...]
+    ) -> None:
+        """Keep ``n_jobs`` trials in flight: a worker takes the next trial as soon as it is free.
+
+        Batches wait for their slowest trial, which leaves a core idle whenever trial times
+        differ (they always do: depth, learning rate and early stopping change the work).
+        """
+        assert self.launcher is not None
+        launcher = self.launcher
+        state = {"failures": 0, "done": 0}
+        guard = threading.Lock()
+
+        def worker() -> None:
+            while True:
+                with guard:
+                    trials = self._ask(study, 1)
+                    if not trials:
+                        return
+                    overrides = self._configure_trials(trials, *space)
+                    job_idx, self.job_idx = self.job_idx, self.job_idx + 1
+                (ret,) = launcher.launch(overrides, initial_job_idx=job_idx)
+                failed = self._tell(study, trials[0], ret, len(directions))
+                with guard:
+                    state["failures"] += failed
+                    state["done"] += 1
+                    self._progress(study, directions)
+                    if state["done"] >= self.n_jobs:
+                        self._check_failures(state["failures"], state["done"])
+
+        with concurrent.futures.ThreadPoolExecutor(max_workers=self.n_jobs) as pool:
+            futures = [pool.submit(worker) for _ in range(self.n_jobs)]
+            for future in futures:
+                future.result()
 
     def _fail_stale(self, study: optuna.Study) -> None:
         now = datetime.now(UTC)
