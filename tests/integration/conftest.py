@@ -6,6 +6,7 @@ MLSYS_REQUIRE_POSTGRES=1 (set by .ci/run), where they fail.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -28,16 +29,14 @@ def _require_postgres(reason: str) -> None:
     pytest.skip(f"PostgreSQL not reachable: {reason}")
 
 
-@pytest.fixture(scope="session")
-def postgres_database() -> Iterator[str]:
-    """A fresh database for this test session, dropped afterwards; yields its DSN."""
+def _fresh_database(purpose: str) -> Iterator[str]:
     import psycopg
 
     try:
         admin = psycopg.connect(PG_ADMIN_DSN, autocommit=True, connect_timeout=5)
     except psycopg.OperationalError as exc:
         _require_postgres(str(exc).strip())
-    name = f"mlsys_test_{uuid.uuid4().hex[:10]}"
+    name = f"mlsys_test_{purpose}_{uuid.uuid4().hex[:10]}"
     with admin:
         admin.execute(f'CREATE DATABASE "{name}"')
         try:
@@ -48,6 +47,22 @@ def postgres_database() -> Iterator[str]:
                 (name,),
             )
             admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
+
+
+@pytest.fixture(scope="session")
+def postgres_database() -> Iterator[str]:
+    """A fresh database for MLflow in this test session, dropped afterwards; yields its DSN."""
+    yield from _fresh_database("mlflow")
+
+
+@pytest.fixture(scope="session")
+def optuna_database() -> Iterator[str]:
+    """A separate fresh database for Optuna studies.
+
+    MLflow and Optuna both keep their schema version in alembic's ``alembic_version`` table, so
+    they cannot share one database.
+    """
+    yield from _fresh_database("optuna")
 
 
 def _free_port() -> int:
@@ -108,11 +123,13 @@ def mlflow_server(
         yield url
     finally:
         # mlflow server spawns workers: stop the whole process group.
-        os.killpg(process.pid, signal.SIGTERM)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
         try:
             process.wait(timeout=20)
         except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
             process.wait()
 
 

@@ -100,9 +100,9 @@ def _storage_url(dsn: str) -> str:
 
 
 def test_two_processes_share_one_study_on_postgresql(
-    postgres_database: str, small_leads_csv: Path, tmp_path: Path
+    optuna_database: str, small_leads_csv: Path, tmp_path: Path
 ) -> None:
-    storage = _storage_url(postgres_database)
+    storage = _storage_url(optuna_database)
     study = f"shared-{uuid.uuid4().hex[:6]}"
     common = [
         f"hydra.sweeper.storage={storage}",

@@ -230,7 +230,10 @@ class _StudySweeper(OptunaSweeperImpl):
             dead_here = attrs.get(HOST_ATTR) == host and not _pid_alive(
                 int(attrs.get(PID_ATTR, -1))
             )
-            if dead_here or age > self.stale_after_s:
+            # Trials are asked and tagged under the study lock, which we hold now: an untagged
+            # RUNNING trial belongs to a process that died between the two.
+            orphan = HOST_ATTR not in attrs
+            if dead_here or orphan or age > self.stale_after_s:
                 # Marked, so the budget does not count it: it was interrupted, not a failure.
                 study._storage.set_trial_user_attr(trial._trial_id, STALE_ATTR, True)
                 study._storage.set_trial_state_values(trial._trial_id, TrialState.FAIL)
