@@ -88,5 +88,5 @@ mlflow-server: $(VENV) ## Team server on PostgreSQL (MLFLOW_DB=postgresql+psycop
 		--host 127.0.0.1 --port $(MLFLOW_PORT)
 
 .PHONY: clean
-clean: ## Remove caches and Hydra run dirs (keeps .venv)
+clean: ## Remove caches and outputs/ (run dirs AND the embedded MLflow store/registry); keeps .venv
 	rm -rf outputs/ .mypy_cache .ruff_cache .pytest_cache .hypothesis

@@ -188,6 +188,11 @@ def _validate_node(node: DictConfig, path: str) -> None:
             "MLSYS_EXTRA_TARGETS='your_package.*' (see docs/ARCHITECTURE.md, 'Add a model')."
         )
     factory = _import_target(target, where)
+    if not inspect.isclass(factory):
+        raise ConfigError(
+            f"{where}: '{target}' is not a class; configs may only build components (classes), "
+            "never call functions. Fix: name a component class."
+        )
     signature = inspect.signature(factory)
     params = signature.parameters
     accepts_kwargs = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())

@@ -26,10 +26,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from sklearn.base import clone
 
 from mlsys.calibration import Calibrator, NoCalibration
 from mlsys.data import Dataset, DataSource
-from mlsys.errors import DataError, MlsysError, TrackingError
+from mlsys.errors import DataError, MlsysError, ModelError, TrackingError
 from mlsys.evaluation import Evaluator
 from mlsys.features import FeatureTransformer, Rebalancer, categorical_columns
 from mlsys.models import ConversionModel, ModelBundle
@@ -85,6 +86,17 @@ class TrainingResult:
     gate: GateDecision | None = None
 
 
+_STAGE_GROUPS = {
+    "load": "data",
+    "split": "split",
+    "features": "features",
+    "imbalance": "imbalance",
+    "fit": "model",
+    "calibrate": "calibration",
+    "evaluate": "evaluation",
+}
+
+
 @dataclass
 class _Timer:
     stages: dict[str, float] = field(default_factory=dict)
@@ -95,6 +107,15 @@ class _Timer:
         start = time.perf_counter()
         try:
             yield
+        except MlsysError:
+            raise
+        except Exception as exc:
+            # A library rejected a setting (xgboost, imbalanced-learn, scikit-learn, ...).
+            group = _STAGE_GROUPS.get(name, name)
+            raise ModelError(
+                f"{group}: the {name} stage failed: {type(exc).__name__}: {exc}. "
+                f"Fix: check the {group}.* settings (python -m mlsys.train --cfg job shows them)."
+            ) from exc
         finally:
             self.stages[name] = round(time.perf_counter() - start, 4)
 
@@ -165,7 +186,10 @@ class TrainingPipeline:
         """Run every stage; returns the result after artifacts are written and tracked."""
         started = datetime.now(UTC)
         timer = _Timer()
-        np.random.seed(self.seed)  # for any library that still reads the global RNG
+        # Fresh, unfitted copies: a second run() never refits the bundle of an earlier result.
+        self.features = clone(self.features)
+        self.model = clone(self.model)
+        self.calibrator = clone(self.calibrator)
         self.output_dir.mkdir(parents=True, exist_ok=True)
 
         with timer.stage("load"):
@@ -234,7 +258,8 @@ class TrainingPipeline:
         gate = None
         if run_id is not None and self.registry is not None:
             with timer.stage("registry"):
-                gate = self._offer(run_id, bundle, parts["test"], test.metrics)
+                holdout = (dataset.sha256, splits.digests()["test"])
+                gate = self._offer(run_id, bundle, parts["test"], test.metrics, holdout)
         if gate is not None:
             artifacts["gate"] = _write_json(self.output_dir / "gate.json", gate.to_dict())
         metadata["stage_seconds"] = timer.stages
@@ -260,6 +285,7 @@ class TrainingPipeline:
         bundle: ModelBundle,
         holdout: tuple[pd.DataFrame, np.ndarray[Any, Any]],
         metrics: dict[str, Any],
+        holdout_id: tuple[str, str],
     ) -> GateDecision | None:
         assert self.registry is not None
         candidate = Candidate(
@@ -270,6 +296,8 @@ class TrainingPipeline:
             holdout_labels=holdout[1],
             metrics=metrics,
             evaluator=self.evaluator,
+            data_sha256=holdout_id[0],
+            test_split_sha256=holdout_id[1],
         )
         try:
             return self.registry.offer(candidate)
@@ -278,7 +306,7 @@ class TrainingPipeline:
                 raise
             log.error(
                 "REGISTRY FAILED (%s): the run is tracked (%s) but was not offered to the "
-                "champion gate. Offer it later with `python -m mlsys.registry`.",
+                "champion gate. Offer it later: python -m mlsys.registry offer <run dir>.",
                 exc,
                 run_id,
             )

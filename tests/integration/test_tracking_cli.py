@@ -193,6 +193,12 @@ def test_registry_cli(small_leads_csv: Path, tmp_path: Path) -> None:
     rows = json.loads(compared.stdout)["versions"]
     assert rows["2"]["roc_auc"] > rows["1"]["roc_auc"]
 
+    offered = _cli(
+        "mlsys.registry", "--name", name, "--json", "offer", str(tmp_path / "0"), env=env
+    )
+    assert offered.returncode == 0, offered.stderr
+    assert json.loads(offered.stdout)["decision"]["promoted"] is False  # v1's model again
+
     missing = _cli("mlsys.registry", "--name", name, "promote", "9", "--reason", "x", env=env)
     assert missing.returncode == 2
     assert "does not exist" in missing.stderr

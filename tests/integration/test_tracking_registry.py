@@ -259,6 +259,17 @@ def test_gate_refuses_a_different_schema(small_leads_csv: Path, tmp_path: Path) 
     assert other.gate.champion_scores == {}
 
 
+def test_gate_refuses_a_different_holdout(small_leads_csv: Path, tmp_path: Path) -> None:
+    """A champion re-scored on rows it trained on would look better than it is."""
+    uri = f"sqlite:///{tmp_path / 'db' / 'mlflow.db'}"
+    name = _unique()
+    _train(uri, name, small_leads_csv, tmp_path / "a", ["model=logreg"])
+    other = _train(uri, name, small_leads_csv, tmp_path / "b", ["model=logreg", "seed=7"])
+    assert other.gate is not None
+    assert not other.gate.promoted
+    assert "holdout differs" in other.gate.reason
+
+
 def test_crash_mid_promotion_keeps_the_previous_champion(
     small_leads_csv: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

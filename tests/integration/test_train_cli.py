@@ -93,6 +93,7 @@ BAD_INPUTS = {
     "unknown_override": (["data.path={leads}", "modle=xgboost"], "Could not override 'modle'"),
     "unknown_option": (["model=xgb"], "Could not find 'model/xgb'"),
     "bad_top_level_type": (["seed=abc"], "seed"),
+    "library_rejects_value": (["data.path={leads}", "model.max_depth=-1"], "the fit stage failed"),
 }
 
 

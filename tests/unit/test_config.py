@@ -73,6 +73,7 @@ def test_build_pipeline_wires_components(tmp_path: Path) -> None:
         (["evaluation.threshold.objective=recall"], "evaluation.threshold.objective"),
         (["model._target_=os.system"], "model._target_: 'os.system' is not allowed"),
         (["model._target_=mlsys.models.NoSuchModel"], "cannot import 'mlsys.models.NoSuchModel'"),
+        (["model._target_=mlsys.models.ModelBundle.load"], "is not a class"),
         (["split.test=high"], "split.test: got 'high'"),
     ],
 )

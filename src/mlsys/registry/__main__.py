@@ -46,6 +46,8 @@ def _parser() -> argparse.ArgumentParser:
     promote.add_argument("--reason", required=True)
     rollback = commands.add_parser("rollback", help="swap champion and previous champion")
     rollback.add_argument("--reason", required=True)
+    offer = commands.add_parser("offer", help="offer a tracked run directory to the champion gate")
+    offer.add_argument("run_dir", type=Path)
     compare = commands.add_parser("compare", help="score two versions on a data file")
     compare.add_argument("version_a")
     compare.add_argument("version_b")
@@ -82,6 +84,11 @@ def _run(args: argparse.Namespace, registry: MlflowRegistry) -> dict[str, object
     if args.command == "promote":
         previous = promote_version(registry, args.version, args.reason)
         return {"promoted": args.version, "replaced": previous, "reason": args.reason}
+    if args.command == "offer":
+        from mlsys.registry._offer import offer_run
+
+        decision = offer_run(args.run_dir)
+        return {"offered": str(args.run_dir), "decision": decision.to_dict() if decision else None}
     if args.command == "rollback":
         champion, rolled_back = rollback(registry, args.reason)
         return {"champion": champion, "rolled_back": rolled_back, "reason": args.reason}

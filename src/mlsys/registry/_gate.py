@@ -65,6 +65,12 @@ class Candidate:
     holdout_labels: np.ndarray[Any, Any]
     metrics: dict[str, Any]
     evaluator: Evaluator
+    data_sha256: str = ""
+    test_split_sha256: str = ""
+
+    def holdout_key(self) -> str:
+        """Identifies the holdout rows: same key, same rows of the same file."""
+        return f"{self.data_sha256}:{self.test_split_sha256}"
 
 
 @dataclass(frozen=True)
@@ -154,7 +160,11 @@ class ChampionGate:
             version = self.registry.register(
                 candidate.run_id,
                 candidate.bundle_path,
-                tags={"mlsys.schema": fingerprint, **_metric_tags(candidate.metrics)},
+                tags={
+                    "mlsys.schema": fingerprint,
+                    "mlsys.holdout": candidate.holdout_key(),
+                    **_metric_tags(candidate.metrics),
+                },
             )
             self.registry.set_alias(CHALLENGER, version)
             decision = self._decide(candidate, version, fingerprint)
@@ -196,6 +206,14 @@ class ChampionGate:
         champion_tags = next(
             (v.tags for v in self.registry.versions() if v.version == champion), {}
         )
+        if champion_tags.get("mlsys.holdout") != candidate.holdout_key():
+            return decision(
+                False,
+                f"REFUSED: holdout differs from champion v{champion}'s (another data file or "
+                "split), so the champion may have trained on these rows and its scores would be "
+                "inflated. Compare on fresh data (`python -m mlsys.registry compare`) and "
+                "promote explicitly if intended",
+            )
         champion_bundle = None
         if champion_tags.get("mlsys.schema", fingerprint) == fingerprint:
             champion_bundle = self.registry.load_bundle(champion)

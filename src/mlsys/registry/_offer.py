@@ -45,6 +45,8 @@ def offer_run(run_dir: Path) -> GateDecision | None:
         holdout_labels=dataset.target[splits.test],
         metrics=json.loads((run_dir / "metrics.json").read_text()),
         evaluator=instantiate_component(config.evaluation, "evaluation"),
+        data_sha256=dataset.sha256,
+        test_split_sha256=splits.digests()["test"],
     )
     promoter = instantiate_component(config.registry, "registry")
     decision: GateDecision | None = promoter.offer(candidate)

@@ -442,13 +442,19 @@ def _document_on_swap(app: Litestar, runtime: _Runtime) -> None:
 
 
 async def _poll(runtime: _Runtime) -> None:
-    """Reload when the registry alias moves (``serve.poll_interval_s`` > 0)."""
+    """Reload when the registry alias moves (``serve.poll_interval_s`` > 0).
+
+    Compares with the alias target seen at the previous poll, not with the served version, so a
+    version pinned by ``POST /model/reload?version=N`` stays until the alias itself moves.
+    """
+    seen = runtime.model.version if runtime.model and runtime.model.alias else None
     while True:
         await asyncio.sleep(runtime.settings.poll_interval_s)
         try:
             target = await asyncio.to_thread(runtime.source.current_version)
-            if target is not None and (runtime.model is None or target != runtime.model.version):
+            if target is not None and target != seen:
                 log.info("Alias moved to version %s: reloading", target)
                 await runtime.reload()
+                seen = target
         except Exception as exc:
             log.error("Registry poll failed (still serving the current model): %s", exc)

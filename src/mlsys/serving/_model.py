@@ -74,13 +74,30 @@ def _slow_scores(bundle: ModelBundle, columns: Columns) -> FloatArray:
     return bundle.raw_scores(frame)
 
 
-def _probe_columns(bundle: ModelBundle, n: int = 8) -> Columns:
-    """Rows mixing typical values, missing values and unseen categories."""
+def _known_levels(bundle: ModelBundle) -> dict[str, list[str]]:
+    """Category levels the fitted features know, per categorical column."""
+    features: Any = bundle.features
+    if hasattr(features, "categories_"):  # NativeFeatures
+        return {c: [str(v) for v in levels] for c, levels in features.categories_.items()}
+    try:
+        encoder = features.transformer_.named_transformers_["cat"].named_steps["onehot"]
+        return {
+            column: [str(v) for v in levels]
+            for column, levels in zip(features.categorical_, encoder.categories_, strict=True)
+        }
+    except (AttributeError, KeyError):
+        return {}
+
+
+def _probe_columns(bundle: ModelBundle, n: int = 12) -> Columns:
+    """Rows mixing known levels, unseen levels, missing values and typical numbers."""
     rng = np.random.default_rng(0)
+    known = _known_levels(bundle)
     out: Columns = {}
     for column, kind in zip(bundle.schema.columns, bundle.schema.kinds, strict=True):
         if kind == "categorical":
-            values: list[Any] = ["__unseen__", None, *(f"level{i}" for i in range(n - 2))]
+            levels = known.get(column) or ["level"]
+            values: list[Any] = ["__unseen__", None, *(levels[i % len(levels)] for i in range(n))]
             out[column] = np.array(values[:n], dtype=object)
         elif kind == "boolean":
             out[column] = np.array([0.0, 1.0, np.nan, *rng.integers(0, 2, n - 3)], dtype=float)

@@ -48,7 +48,11 @@ def _kind_error(kind: str, value: Any) -> str | None:
     if kind == "numeric":
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             return f"expected a number or null, got {type(value).__name__}"
-        if not math.isfinite(value):
+        try:
+            finite = math.isfinite(value)
+        except OverflowError:  # an integer literal too large for a float
+            finite = False
+        if not finite:
             return "expected a finite number"
         return None
     if kind == "boolean":

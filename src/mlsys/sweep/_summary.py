@@ -29,6 +29,7 @@ class SweepSummary:
     best_trial: int | None
     best_run_dir: Path | None
     best_host: str | None
+    best_pid: int | None
     importances: dict[str, float]
     table: pd.DataFrame
 
@@ -45,7 +46,7 @@ def _importances(study: optuna.Study) -> dict[str, float]:
 
 def summarize(study: optuna.Study, sweep_dir: Path, directions: list[str]) -> SweepSummary:
     """Write ``sweep_summary.json``, ``trials.csv`` into ``sweep_dir``; log the table."""
-    from mlsys.sweep._sweeper import HOST_ATTR, RUN_DIR_ATTR
+    from mlsys.sweep._sweeper import HOST_ATTR, PID_ATTR, RUN_DIR_ATTR
 
     trials = study.get_trials(deepcopy=False)
     rows = []
@@ -73,6 +74,7 @@ def summarize(study: optuna.Study, sweep_dir: Path, directions: list[str]) -> Sw
         if best and RUN_DIR_ATTR in best.user_attrs
         else None,
         best_host=best.user_attrs.get(HOST_ATTR) if best else None,
+        best_pid=best.user_attrs.get(PID_ATTR) if best else None,
         importances=importances,
         table=table,
     )

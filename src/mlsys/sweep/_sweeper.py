@@ -149,7 +149,7 @@ class _StudySweeper(OptunaSweeperImpl):
 
         summary = summarize(study, Path(self.config.hydra.sweep.dir), directions)
         if self.offer_best and len(directions) == 1 and summary.best_run_dir is not None:
-            self._offer(summary.best_run_dir, summary.best_host)
+            self._offer(summary.best_run_dir, summary.best_host, summary.best_pid)
 
     def _ask(self, study: optuna.Study, size: int) -> list[optuna.Trial]:
         """Up to ``size`` new trials, never past the study's budget (under the study lock)."""
@@ -280,9 +280,11 @@ class _StudySweeper(OptunaSweeperImpl):
             best,
         )
 
-    def _offer(self, run_dir: Path, host: str | None) -> None:
-        if host not in (None, socket.gethostname()) or not run_dir.is_dir():
-            log.info("Best trial ran on %s; the process that ran it offers it.", host)
+    def _offer(self, run_dir: Path, host: str | None, pid: int | None) -> None:
+        if (host, pid) != (socket.gethostname(), os.getpid()) or not run_dir.is_dir():
+            log.info(
+                "Best trial ran in another process (%s, pid %s); that one offers it.", host, pid
+            )
             return
         from mlsys.registry import offer_run
 

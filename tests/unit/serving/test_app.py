@@ -148,6 +148,11 @@ def test_non_finite_numbers_and_malformed_json_are_rejected(
     response = client.post("/predict", content=body, headers={"content-type": "application/json"})
     assert response.status_code == 422
     assert "out of range" in response.text
+    huge = json.dumps(dict(records[0], employees=1)).replace(
+        '"employees": 1', '"employees": ' + "9" * 400
+    )
+    response = client.post("/predict", content=huge, headers={"content-type": "application/json"})
+    assert response.status_code == 422, response.text
     nan = json.dumps(dict(records[0], employees=1.0)).replace("1.0", "NaN")
     response = client.post("/predict", content=nan, headers={"content-type": "application/json"})
     assert response.status_code == 422
