@@ -202,7 +202,9 @@ class TrainingPipeline:
 
         with timer.stage("features"):
             self.features.fit(parts["train"][0], parts["train"][1])
-            transformed = {name: self.features.transform(X) for name, (X, _) in parts.items()}
+            transformed = {
+                name: self.features.transform(X) for name, (X, _) in parts.items() if len(X)
+            }
         with timer.stage("imbalance"):
             balanced = self.imbalance.rebalance(transformed["train"], parts["train"][1])
         with timer.stage("fit"):
@@ -216,6 +218,7 @@ class TrainingPipeline:
             name: np.asarray(self.model.predict_proba(X)[:, 1], dtype=np.float64)
             for name, X in transformed.items()
         }
+        raw.setdefault("calibration", np.empty(0, dtype=np.float64))  # split.calibration=0
         with timer.stage("calibrate"):
             self._fit_calibrator(raw["calibration"], parts["calibration"][1])
             calibrated = {name: self.calibrator.transform(s) for name, s in raw.items()}

@@ -135,6 +135,8 @@ def test_two_processes_share_one_study_on_postgresql(
     run_dirs = [t.user_attrs["mlsys.run_dir"] for t in trials]
     assert len(set(run_dirs)) == 6
     assert {Path(d).parent.name for d in run_dirs} == {"p0", "p1"}  # both did work
+    draws = [tuple(sorted(t.params.items())) for t in trials]
+    assert len(set(draws)) == 6  # the two processes did not replay each other's draws
     summaries = [
         json.loads((tmp_path / f"p{i}" / "sweep_summary.json").read_text()) for i in range(2)
     ]
@@ -188,6 +190,8 @@ def test_killed_sweep_resumes_its_study(small_leads_csv: Path, tmp_path: Path) -
     assert len(completed) == 6  # the remaining count was honoured, not 6 more
     kept = {t.number: t.params for t in completed if t.number in before}
     assert kept == before  # completed trials were kept, not re-run
+    new = [t.params for t in completed if t.number not in before]
+    assert all(p not in before.values() for p in new)  # the resumed sampler did not replay
     interrupted = [
         t
         for t in loaded.get_trials(states=(TrialState.FAIL,))

@@ -270,3 +270,22 @@ def test_calibrator_is_fitted_on_the_calibration_split_only(
 def test_multi_objective_preset_composes() -> None:
     cfg = compose_config(["hparams_search=xgboost_multiobjective"])
     assert list(cfg.objectives) == ["pr_auc", "latency_ms_per_1k"]
+
+
+def test_no_calibration_split_with_calibration_none(
+    leads_overrides: list[str], tmp_path: Path
+) -> None:
+    result = _train(
+        [*leads_overrides, "model=logreg", "split.calibration=0", "calibration=none"], tmp_path
+    )
+    assert result.metadata["splits"]["sizes"]["calibration"] == 0
+    assert result.metrics["roc_auc"] > 0.6
+
+
+def test_no_calibration_split_with_a_calibrator_is_a_clear_error(
+    leads_overrides: list[str], tmp_path: Path
+) -> None:
+    from mlsys.errors import DataError
+
+    with pytest.raises(DataError, match=r"split\.calibration>0 or calibration=none"):
+        _train([*leads_overrides, "model=logreg", "split.calibration=0"], tmp_path)

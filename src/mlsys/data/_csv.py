@@ -115,7 +115,7 @@ class CsvSource:
             target=target,
             schema=schema,
             target_name=self.target,
-            positive_label=str(self.positive_label),
+            positive_label=getattr(self, "_matched_label", str(self.positive_label)),
             id_column=self.id_column,
             source=str(path),
             sha256=sha256,
@@ -189,7 +189,7 @@ class CsvSource:
         if len(frame.columns) == 1 and self.sep not in ("\t",) and ";" in str(frame.columns[0]):
             raise DataError(
                 f"data.sep: '{path}' parsed as a single column '{frame.columns[0]}'. "
-                "Fix: set data.sep=';' (or the file's real separator)."
+                "Fix: pass \"data.sep=';'\" (quoted for the shell), or the file's real separator."
             )
         return frame
 
@@ -271,6 +271,8 @@ class CsvSource:
                 f"data.positive_label: '{positive}' never occurs in target '{self.target}' "
                 f"(values: {values}). Fix: data.positive_label=<one of {values}>."
             )
+        # Record the label as the file spells it (matching ignores case and spaces).
+        self._matched_label = str(column[is_positive].iloc[0]).strip()
         return np.asarray(is_positive, dtype=np.int8)
 
     def _infer_schema(self, frame: pd.DataFrame) -> FeatureSchema:

@@ -38,17 +38,28 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--name", default="conversion", help="registered model name")
     parser.add_argument("--uri", default=None, help="tracking/registry URI")
     parser.add_argument("--json", action="store_true", help="machine-readable output")
+    # --json is accepted before or after the subcommand.
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--json", action="store_true", default=argparse.SUPPRESS)
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("list", help="versions with aliases and metrics")
-    commands.add_parser("champion", help="the current champion")
-    promote = commands.add_parser("promote", help="make a version champion by hand")
+    commands.add_parser("list", help="versions with aliases and metrics", parents=[common])
+    commands.add_parser("champion", help="the current champion", parents=[common])
+    promote = commands.add_parser(
+        "promote", help="make a version champion by hand", parents=[common]
+    )
     promote.add_argument("version")
     promote.add_argument("--reason", required=True)
-    rollback = commands.add_parser("rollback", help="swap champion and previous champion")
+    rollback = commands.add_parser(
+        "rollback", help="swap champion and previous champion", parents=[common]
+    )
     rollback.add_argument("--reason", required=True)
-    offer = commands.add_parser("offer", help="offer a tracked run directory to the champion gate")
+    offer = commands.add_parser(
+        "offer", help="offer a tracked run directory to the champion gate", parents=[common]
+    )
     offer.add_argument("run_dir", type=Path)
-    compare = commands.add_parser("compare", help="score two versions on a data file")
+    compare = commands.add_parser(
+        "compare", help="score two versions on a data file", parents=[common]
+    )
     compare.add_argument("version_a")
     compare.add_argument("version_b")
     compare.add_argument("--data", required=True, type=Path, help="CSV with the model's columns")

@@ -139,6 +139,11 @@ class _StudySweeper(OptunaSweeperImpl):
         )
         with self._lock(self.study_name or "default"):
             self._fail_stale(study)
+            if self.storage is not None:
+                # With shared or persistent storage, a seeded sampler in a second process, or
+                # in a resumed one, would replay the same draws as the first. Which process asks
+                # first is not reproducible anyway, so each process draws from fresh entropy.
+                study.sampler.reseed_rng()
         space = (distributions, fixed_params, fixed_overrides)
         if self.n_jobs > 1 and type(self.launcher).__name__ == "JoblibLauncher":
             self._run_streaming(study, directions, space)
