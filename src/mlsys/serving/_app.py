@@ -168,7 +168,8 @@ def predict(request: Request[Any, Any, State], body: RawBody) -> dict[str, Any]:
     return _score(model, validator, [payload])[0]
 
 
-@post("/predict/batch", summary="Score a batch of leads", status_code=200, sync_to_thread=False)
+# In a worker thread: a 10,000-row batch must not stall /health and single-record requests.
+@post("/predict/batch", summary="Score a batch of leads", status_code=200, sync_to_thread=True)
 def predict_batch(request: Request[Any, Any, State], body: RawBody) -> dict[str, Any]:
     """Scores for a JSON list of records (or ``{"records": [...]}``), in request order."""
     runtime = _runtime(request)

@@ -119,8 +119,3 @@ class RecordValidator:
         if errors:
             raise ValidationFailed(errors)
         return records
-
-    def openapi_properties(self) -> dict[str, dict[str, Any]]:
-        """JSON-schema properties of one record, for the OpenAPI document."""
-        types = {"numeric": "number", "boolean": "boolean", "categorical": "string"}
-        return {c: {"type": [types[self.kinds[c]], "null"]} for c in self.columns}
