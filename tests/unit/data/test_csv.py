@@ -145,7 +145,8 @@ def test_positive_label_is_case_and_space_insensitive(tmp_path: Path) -> None:
     dataset = _load(path, target="won", positive_label="yes")
 
     np.testing.assert_array_equal(dataset.target, [1, 0, 1, 0])
-    assert dataset.positive_label == "yes"
+    # recorded as the file spells it (its first matching value), so the model's metadata is true
+    assert dataset.positive_label == "Yes"
 
 
 def test_unlabelled_rows_are_dropped_with_a_warning(
@@ -194,7 +195,7 @@ def test_wrong_separator_suggests_the_real_one(tmp_path: Path) -> None:
     with pytest.raises(DataError, match=r"data\.sep") as info:
         _load(path)
 
-    assert "Fix: set data.sep=';'" in str(info.value)
+    assert "Fix: pass \"data.sep=';'\" (quoted for the shell)" in str(info.value)
     assert _load(path, sep=";").schema.columns == ("x", "z")
 
 
