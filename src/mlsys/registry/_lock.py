@@ -6,7 +6,7 @@ to the other. Holding this lock around read-compare-promote makes it a critical 
 
 * SQLite store (one machine): an ``fcntl`` lock on a file beside the database;
 * PostgreSQL (store or ``registry.lock_uri``): ``pg_advisory_lock``, across machines;
-* anything else: a file lock under ``outputs/`` (one machine), with a warning.
+* anything else: a file lock in the temp dir, per store and model (one machine), with a warning.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import logging
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,7 +24,9 @@ from mlsys.errors import TrackingError
 __all__ = ["registry_lock"]
 
 log = logging.getLogger(__name__)
-_PROJECT_ROOT = Path(__file__).resolve().parents[3]
+#: Machine-wide lock files for stores that have no lock of their own (an HTTP server without
+#: registry.lock_uri); the temp dir is shared by every checkout on the machine.
+_MACHINE_LOCKS = Path(tempfile.gettempdir()) / "mlsys-locks"
 
 
 def _key(name: str) -> int:
@@ -67,5 +70,7 @@ def registry_lock(uri: str, name: str) -> contextlib.AbstractContextManager[None
             "machine only. Set registry.lock_uri to the PostgreSQL DSN for team-wide safety.",
             uri,
         )
-        return file_lock(_PROJECT_ROOT / "outputs" / f".registry.{name}.lock")
+        return file_lock(
+            _MACHINE_LOCKS / f"{hashlib.sha256(uri.encode()).hexdigest()[:16]}.{name}.lock"
+        )
     return file_lock(Path(uri).expanduser())
