@@ -33,6 +33,7 @@ from mlsys.data import Dataset, DataSource
 from mlsys.errors import DataError, MlsysError, ModelError, TrackingError
 from mlsys.evaluation import Evaluator
 from mlsys.features import FeatureTransformer, Rebalancer, categorical_columns
+from mlsys.logs import bind, log_context
 from mlsys.models import ConversionModel, ModelBundle
 from mlsys.registry import Candidate, GateDecision, Promoter
 from mlsys.split import SplitIndices, Splitter
@@ -184,6 +185,10 @@ class TrainingPipeline:
 
     def run(self) -> TrainingResult:
         """Run every stage; returns the result after artifacts are written and tracked."""
+        with log_context(run_id=str(self.output_dir)):  # on every log line of the run
+            return self._run()
+
+    def _run(self) -> TrainingResult:
         started = datetime.now(UTC)
         timer = _Timer()
         # Fresh, unfitted copies: a second run() never refits the bundle of an earlier result.
@@ -258,11 +263,13 @@ class TrainingPipeline:
         run_id = self._track(
             dataset, bundle, test.metrics, validation.metrics, metadata, timer, parts["test"][0]
         )
+        bind(mlflow_run_id=run_id)
         gate = None
         if run_id is not None and self.registry is not None:
             with timer.stage("registry"):
                 holdout = (dataset.sha256, splits.digests()["test"])
                 gate = self._offer(run_id, bundle, parts["test"], test.metrics, holdout)
+                bind(model_version=gate.version if gate else None)
         if gate is not None:
             artifacts["gate"] = _write_json(self.output_dir / "gate.json", gate.to_dict())
         metadata["stage_seconds"] = timer.stages
