@@ -79,14 +79,11 @@ def _known_levels(bundle: ModelBundle) -> dict[str, list[str]]:
     features: Any = bundle.features
     if hasattr(features, "categories_"):  # NativeFeatures
         return {c: [str(v) for v in levels] for c, levels in features.categories_.items()}
-    try:
-        encoder = features.transformer_.named_transformers_["cat"].named_steps["onehot"]
-        return {
-            column: [str(v) for v in levels]
-            for column, levels in zip(features.categorical_, encoder.categories_, strict=True)
-        }
-    except (AttributeError, KeyError):
-        return {}
+    levels = getattr(features, "levels_", None)
+    if isinstance(levels, dict):  # TabularFeatures
+        pooled = getattr(features, "infrequent_levels_", {})
+        return {c: [*kept, *pooled.get(c, [])] for c, kept in levels.items()}
+    return {}
 
 
 def _probe_columns(bundle: ModelBundle, n: int = 12) -> Columns:
@@ -125,56 +122,15 @@ class _TabularScorer:
 
     def __init__(self, bundle: ModelBundle) -> None:
         features: Any = bundle.features
-        transformer = features.transformer_
-        numeric = transformer.named_transformers_["num"]
-        imputer = numeric.named_steps["impute"]
         self.numeric = list(features.numeric_)
-        self.medians = np.asarray(imputer.statistics_, dtype=np.float64)
-        indicator = imputer.indicator_
-        self.indicator_idx = (
-            np.asarray(indicator.features_, dtype=np.int64) if indicator is not None else None
-        )
-        scaler = numeric.named_steps.get("scale")
-        self.mean = None if scaler is None else np.asarray(scaler.mean_, dtype=np.float64)
-        self.scale = None if scaler is None else np.asarray(scaler.scale_, dtype=np.float64)
+        self.medians = np.asarray(features.medians_, dtype=np.float64)
+        self.indicator_idx = np.asarray(features.indicator_features_, dtype=np.int64)
+        self.mean = features.mean_
+        self.scale = features.scale_
         self.categorical = list(features.categorical_)
         self.n_out = len(features.feature_names_out_)
-        self.offsets = self._one_hot_positions(features, transformer)
+        self.offsets = [_one_hot_positions(features, column) for column in self.categorical]
         self.predict = _matrix_predictor(getattr(bundle.model, "model_", bundle.model))
-
-    def _one_hot_positions(self, features: Any, transformer: Any) -> list[dict[Any, int]]:
-        """For each categorical column: level -> output column ('' -> unseen levels; -1: none).
-
-        Read off the fitted encoder itself by encoding every known level plus one never-seen
-        value, so rare-level pooling and unknown handling match scikit-learn exactly.
-        """
-        if not self.categorical:
-            return []
-        encoder = transformer.named_transformers_["cat"].named_steps["onehot"]
-        start = transformer.output_indices_["cat"].start
-        widths = []
-        for j in range(len(self.categorical)):
-            infrequent = encoder.infrequent_categories_[j]
-            n_levels = len(encoder.categories_[j])
-            widths.append(n_levels if infrequent is None else n_levels - len(infrequent) + 1)
-        bounds = np.cumsum([0, *widths])
-        positions: list[dict[Any, int]] = []
-        for i, column in enumerate(self.categorical):
-            levels = [*encoder.categories_[i], "\x00never-seen\x00"]
-            probe = pd.DataFrame(
-                {
-                    c: [encoder.categories_[j][0]] * len(levels)
-                    for j, c in enumerate(self.categorical)
-                }
-            )
-            probe[column] = levels
-            block = encoder.transform(probe.to_numpy(dtype=object))[:, bounds[i] : bounds[i + 1]]
-            mapping: dict[Any, int] = {}
-            for row, level in enumerate([*encoder.categories_[i], ""]):
-                hot = np.flatnonzero(block[row])
-                mapping[level] = int(start + bounds[i] + hot[0]) if len(hot) else -1
-            positions.append(mapping)
-        return positions
 
     def matrix(self, columns: Columns) -> FloatArray:
         """The transformed feature matrix, exactly as ``TabularFeatures.transform``."""
@@ -185,7 +141,7 @@ class _TabularScorer:
             missing = np.isnan(raw)
             filled = np.where(missing, self.medians, raw)
             block = filled
-            if self.indicator_idx is not None and len(self.indicator_idx):
+            if len(self.indicator_idx):
                 block = np.hstack([filled, missing[:, self.indicator_idx].astype(np.float64)])
             if self.mean is not None and self.scale is not None:
                 block = (block - self.mean) / self.scale
@@ -206,6 +162,15 @@ class _TabularScorer:
     def __call__(self, columns: Columns) -> FloatArray:
         scores: FloatArray = self.predict(self.matrix(columns))
         return scores
+
+
+def _one_hot_positions(features: Any, column: str) -> dict[Any, int]:
+    """Level -> output column of one categorical column ('' -> unseen levels; -1: none)."""
+    start = features.offsets_[column]
+    levels = features.levels_[column]
+    mapping: dict[Any, int] = {level: start + i for i, level in enumerate(levels)}
+    mapping[""] = start + len(levels) if features.infrequent_levels_[column] else -1
+    return mapping
 
 
 def _matrix_predictor(estimator: Any) -> Any:
