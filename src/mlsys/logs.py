@@ -216,20 +216,28 @@ def _short(key: str, value: Any) -> str:
 
 
 def resolve_format(fmt: str = "auto") -> Literal["text", "json"]:
-    """``auto`` means ``MLSYS_LOG_FORMAT`` if set, else ``text``; raise on anything else.
+    """``auto`` means ``MLSYS_LOG_FORMAT`` if set, else ``text``.
+
+    A wrong ``MLSYS_LOG_FORMAT`` never stops a program: it is reported on stderr and text is
+    used. A wrong ``fmt`` argument is a bug in the caller (or a bad ``log_format`` setting).
 
     Raises:
-        ConfigError: ``fmt`` or ``MLSYS_LOG_FORMAT`` is not ``auto``, ``text`` or ``json``.
+        ConfigError: ``fmt`` is not ``auto``, ``text`` or ``json``.
     """
-    chosen, source = fmt, "fmt"
     if fmt == "auto":
-        chosen, source = os.environ.get("MLSYS_LOG_FORMAT", "").strip().lower(), "MLSYS_LOG_FORMAT"
-        chosen = chosen or "text"
-    if chosen == "text":
+        env = os.environ.get("MLSYS_LOG_FORMAT", "").strip().lower() or "text"
+        if env in ("text", "json"):
+            return "text" if env == "text" else "json"
+        _warn_env("MLSYS_LOG_FORMAT", "is not a log format (use text or json); logging text")
         return "text"
-    if chosen == "json":
-        return "json"
-    raise ConfigError(f"{source}: {chosen!r} is not a log format. Fix: use text or json.")
+    if fmt in ("text", "json"):
+        return "text" if fmt == "text" else "json"
+    raise ConfigError(f"log format {fmt!r} is not one of auto, text, json. Fix: use one of them.")
+
+
+def _warn_env(name: str, problem: str) -> None:
+    # Logging is not set up yet, so say it on stderr directly.
+    print(f"warning: {name}={os.environ.get(name)!r} {problem}.", file=sys.stderr)
 
 
 def _wants_colour(stream: Any) -> bool:
@@ -295,6 +303,20 @@ def _is_console(handler: logging.Handler) -> bool:
     return type(handler) is logging.StreamHandler and stream in consoles
 
 
+def _level(default: int | str) -> int:
+    levels = logging.getLevelNamesMapping()
+    env = os.environ.get("MLSYS_LOG_LEVEL", "").strip().upper()
+    if env in levels:
+        return levels[env]
+    if env:
+        _warn_env("MLSYS_LOG_LEVEL", "is not a log level (use DEBUG, INFO, WARNING, ERROR)")
+    if isinstance(default, int):
+        return default
+    if default.upper() not in levels:
+        raise ConfigError(f"log level {default!r} is not one of DEBUG, INFO, WARNING, ERROR.")
+    return levels[default.upper()]
+
+
 def configure_logging(
     level: int | str = "INFO",
     fmt: str = "auto",
@@ -319,21 +341,15 @@ def configure_logging(
         The console handler it installed.
 
     Raises:
-        ConfigError: ``fmt``, ``MLSYS_LOG_FORMAT`` or ``MLSYS_LOG_LEVEL`` is not valid.
+        ConfigError: ``fmt`` or ``level`` is not valid (wrong environment values are reported
+            and ignored instead).
 
     Example:
         >>> handler = configure_logging("WARNING", fmt="text")  # doctest: +SKIP
     """
     chosen = resolve_format(fmt)
-    level = os.environ.get("MLSYS_LOG_LEVEL", "").strip().upper() or level
     root = logging.getLogger()
-    try:
-        root.setLevel(level.upper() if isinstance(level, str) else level)
-    except ValueError:
-        raise ConfigError(
-            f"MLSYS_LOG_LEVEL / level: {level!r} is not a log level. "
-            "Fix: use DEBUG, INFO, WARNING or ERROR."
-        ) from None
+    root.setLevel(_level(level))
     for handler in list(root.handlers):
         if _is_console(handler):
             root.removeHandler(handler)
