@@ -7,6 +7,11 @@ and ``MLSYS_ADMIN_TOKEN`` / ``MLFLOW_TRACKING_URI``.
 
 from __future__ import annotations
 
+from mlsys.logs import configure_logging
 from mlsys.serving import ServeSettings, create_app
 
-app = create_app(ServeSettings.from_env())
+settings = ServeSettings.from_env()
+# uvicorn configured its own loggers already; mlsys.logs adds one format (JSON lines by default,
+# MLSYS_SERVE_LOG_FORMAT=text for people) with the served model's version on every line.
+configure_logging("INFO", fmt=settings.log_format)
+app = create_app(settings)

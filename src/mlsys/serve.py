@@ -23,9 +23,12 @@ def main(cfg: DictConfig) -> None:
     """Start uvicorn with the app factory."""
     import uvicorn
 
+    from mlsys.logs import configure_logging
     from mlsys.serving import create_app
 
     settings = ServeSettings(**OmegaConf.to_container(cfg, resolve=True))  # type: ignore[arg-type]
+    # A server logs JSON lines by default (log_format=json); Hydra's serve.log follows suit.
+    configure_logging("INFO", fmt=settings.log_format)
     if settings.workers > 1:
         print(
             "error: workers > 1 needs an import string; run `uvicorn serving.asgi:app "
@@ -38,7 +41,8 @@ def main(cfg: DictConfig) -> None:
         host=settings.host,
         port=settings.port,
         log_level="info",
-        access_log=False,
+        access_log=False,  # the app writes its own access line (with the model version)
+        log_config=None,  # uvicorn's own lines go through mlsys.logs too
     )
 
 

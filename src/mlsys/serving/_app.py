@@ -34,6 +34,7 @@ from litestar.params import FromQuery, RawBody
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 from mlsys.errors import MlsysError
+from mlsys.logs import log_context, set_process_context
 from mlsys.serving._model import LoadedModel, ModelSource, PathSource, RegistrySource
 from mlsys.serving._settings import ServeSettings
 from mlsys.serving._validation import FieldError, RecordValidator, ValidationFailed
@@ -104,6 +105,8 @@ class _Runtime:
         self.not_ready_reason = ""
         self.metrics.model_version.clear()
         self.metrics.model_version.labels(model.name, model.version).set(1)
+        # Every log line of the process names the served model from now on.
+        set_process_context(model_name=model.name, model_version=model.version)
         log.info("Serving %s version %s (fast path: %s)", model.name, model.version, model.fast)
 
     def current(self) -> tuple[LoadedModel, RecordValidator]:
@@ -306,8 +309,12 @@ def _on_unexpected(_: Request[Any, Any, State], exc: Exception) -> Response[dict
     return Response(_error_body(500, "internal error"), status_code=500)
 
 
-def _access_log_middleware(app: Any, log_json: bool = True) -> Any:
-    """Metrics for every request; with ``log_json``, one JSON line: path, status, latency, model."""
+def _access_log_middleware(app: Any, access_log_enabled: bool = True) -> Any:
+    """Metrics for every request; one access-log line: method, path, status, latency, model.
+
+    The request's log lines (its access line included) carry the version of the model that was
+    served when it arrived, even if a reload swaps the model meanwhile.
+    """
 
     async def middleware(scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -315,32 +322,41 @@ def _access_log_middleware(app: Any, log_json: bool = True) -> Any:
             return
         start = time.perf_counter()
         status = {"code": 500}
+        runtime: _Runtime | None = getattr(scope["app"].state, "runtime", None)
+        version = runtime.model.version if runtime and runtime.model else None
 
         async def send_wrapper(message: Any) -> None:
             if message["type"] == "http.response.start":
                 status["code"] = message["status"]
             await send(message)
 
-        try:
-            await app(scope, receive, send_wrapper)
-        finally:
-            elapsed = time.perf_counter() - start
-            runtime: _Runtime | None = getattr(scope["app"].state, "runtime", None)
-            route = scope.get("path", "")
-            if runtime is not None:
-                runtime.metrics.requests.labels(route, str(status["code"])).inc()
-                runtime.metrics.latency.labels(route).observe(elapsed)
-            if log_json and access_log.isEnabledFor(logging.INFO):
-                line = {
-                    "method": scope.get("method"),
-                    "path": route,
-                    "status": status["code"],
-                    "latency_ms": round(elapsed * 1000, 3),
-                    "model_version": runtime.model.version if runtime and runtime.model else None,
-                }
-                access_log.info(msgspec.json.encode(line).decode())
+        with log_context(model_version=version):
+            try:
+                await app(scope, receive, send_wrapper)
+            finally:
+                elapsed = time.perf_counter() - start
+                route = scope.get("path", "")
+                if runtime is not None:
+                    runtime.metrics.requests.labels(route, str(status["code"])).inc()
+                    runtime.metrics.latency.labels(route).observe(elapsed)
+                if access_log_enabled and access_log.isEnabledFor(logging.INFO):
+                    _log_access(scope.get("method"), route, status["code"], elapsed, version)
 
     return middleware
+
+
+def _log_access(
+    method: str | None, path: str, status: int, elapsed: float, version: str | None
+) -> None:
+    # Fixed fields (model_version null before a model loads) so log queries can rely on them.
+    fields = {
+        "method": method,
+        "path": path,
+        "status": status,
+        "latency_ms": round(elapsed * 1000, 3),
+        "model_version": version,
+    }
+    access_log.info("%s %s %d %.1f ms", method, path, status, elapsed * 1000, extra=fields)
 
 
 def create_app(
@@ -367,6 +383,7 @@ def create_app(
         finally:
             if poller is not None:
                 poller.cancel()
+            set_process_context(model_name=None, model_version=None)
 
     app = Litestar(
         route_handlers=[
@@ -388,7 +405,9 @@ def create_app(
             MlsysError: _on_mlsys,
             Exception: _on_unexpected,
         },
-        middleware=[functools.partial(_access_log_middleware, log_json=settings.log_json)],
+        middleware=[
+            functools.partial(_access_log_middleware, access_log_enabled=settings.access_log)
+        ],
         openapi_config=OpenAPIConfig(
             title="mlsys conversion scoring",
             version="1",
@@ -396,6 +415,9 @@ def create_app(
             render_plugins=[SwaggerRenderPlugin(), ScalarRenderPlugin(path="/scalar")],
         ),
         debug=False,
+        # Litestar would replace the root logger's handlers with its own format; the entry
+        # point (mlsys.serve, serving/asgi.py) sets up mlsys.logs instead.
+        logging_config=None,
     )
     _document_on_swap(app, runtime)
     return app

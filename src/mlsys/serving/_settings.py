@@ -29,7 +29,10 @@ class ServeSettings:
         max_body_bytes: Largest request body accepted (413 beyond).
         admin_token: Bearer token for ``/model/reload``; unset disables admin endpoints.
         poll_interval_s: Poll the registry and reload when the alias moves (0: off).
-        log_json: One JSON access-log line per request.
+        log_format: ``json`` (one JSON object per line, the default for a server), ``text``
+            (for a terminal) or ``auto`` (``MLSYS_LOG_FORMAT``, else text); see ``mlsys.logs``.
+        access_log: One access-log line per request (method, path, status, latency, model
+            version) on the ``mlsys.serving.access`` logger.
     """
 
     model_name: str = "conversion"
@@ -43,7 +46,8 @@ class ServeSettings:
     max_body_bytes: int = 16 * 1024 * 1024
     admin_token: str | None = field(default_factory=_env_token)
     poll_interval_s: float = 0.0
-    log_json: bool = True
+    log_format: str = "json"
+    access_log: bool = True
 
     @classmethod
     def from_env(cls, prefix: str = "MLSYS_SERVE_") -> ServeSettings:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import json
+import logging
 import math
 import threading
 from collections.abc import Iterator
@@ -291,3 +293,30 @@ def test_no_request_gets_a_5xx(client: TestClient[Any], records: list[Any]) -> N
         assert response.status_code < 500, (path, body, response.text)
 
     check()
+
+
+def test_access_log_lines_name_the_served_model(
+    bundles: dict[str, Path], records: list[Any]
+) -> None:
+    from mlsys.logs import ConsoleHandler
+
+    stream = io.StringIO()
+    handler = ConsoleHandler(stream, fmt="json")
+    serving = logging.getLogger("mlsys.serving")
+    serving.addHandler(handler)
+    try:
+        with _client(bundles["logreg"]) as c:
+            version = c.get("/model/info").json()["version"]
+            assert c.post("/predict", json=records[0]).status_code == 200
+            assert c.post("/predict", json={"nope": 1}).status_code == 422
+    finally:
+        serving.removeHandler(handler)
+    lines = [json.loads(line) for line in stream.getvalue().splitlines()]
+    access = [x for x in lines if x["logger"] == "mlsys.serving.access"]
+    assert [(x["method"], x["path"], x["status"]) for x in access] == [
+        ("GET", "/model/info", 200),
+        ("POST", "/predict", 200),
+        ("POST", "/predict", 422),
+    ]
+    assert all(x["model_version"] == version and x["latency_ms"] >= 0 for x in access)
+    assert all(x["model_version"] == version for x in lines)  # "Serving ..." line included
