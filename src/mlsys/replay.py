@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from mlsys.errors import DataError, MlsysError, TrackingError
+from mlsys.logs import configure_logging
 
 __all__ = ["ReplayResult", "main", "replay"]
 
@@ -130,7 +131,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=None, help="where the replay writes")
     parser.add_argument("--track", action="store_true", help="track and register the replay")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    configure_logging("WARNING")  # results go to stdout; warnings and errors to stderr
     try:
         result = replay(args.run, uri=args.uri, output_dir=args.out, track=args.track)
     except MlsysError as exc:

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -25,6 +24,7 @@ import pandas as pd
 from mlsys.data import CsvSource
 from mlsys.errors import MlsysError, TrackingError
 from mlsys.evaluation import Evaluator
+from mlsys.logs import configure_logging
 from mlsys.registry._gate import promote_version, rollback
 from mlsys.registry._registry import CHAMPION, MlflowRegistry, VersionInfo
 
@@ -72,7 +72,7 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one registry command; returns the exit code."""
     args = _parser().parse_args(argv)
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    configure_logging("WARNING")  # results go to stdout; warnings and errors to stderr
     registry = MlflowRegistry(name=args.name, uri=args.uri)
     try:
         output = _run(args, registry)
