@@ -11,6 +11,7 @@ from sklearn import metrics as skm
 
 from mlsys.errors import ConfigError
 from mlsys.evaluation._metrics import binary_metrics
+from mlsys.evaluation._report import ReportOptions
 
 __all__ = ["EvaluationReport", "Evaluator", "ThresholdPolicy"]
 
@@ -102,6 +103,8 @@ class Evaluator:
         lift_fraction: Share of leads for the lift metric (top decile by default).
         calibration_bins: Bins of the expected calibration error.
         objective_metric: Validation metric ``main`` returns to a sweep (higher is better).
+        report: What the evaluation report of the test split holds (plots, intervals,
+            segments, importance, SHAP); ``report.enabled=false`` skips it in training.
     """
 
     def __init__(
@@ -111,12 +114,14 @@ class Evaluator:
         lift_fraction: float = 0.1,
         calibration_bins: int = 10,
         objective_metric: str = "pr_auc",
+        report: ReportOptions | None = None,
     ) -> None:
         self.threshold = threshold or ThresholdPolicy()
         self.top_fractions = tuple(top_fractions)
         self.lift_fraction = lift_fraction
         self.calibration_bins = calibration_bins
         self.objective_metric = objective_metric
+        self.report = report or ReportOptions()
 
     def evaluate(self, y: Any, probabilities: FloatArray, threshold: float) -> EvaluationReport:
         """Metrics and a classification report at ``threshold``."""

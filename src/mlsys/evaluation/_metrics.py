@@ -90,35 +90,75 @@ def binary_metrics(
 ) -> dict[str, Any]:
     """All headline metrics for one split, JSON-friendly.
 
-    Metrics that need both classes (ROC-AUC, PR-AUC, recall@k) are ``None`` when the labels
-    hold a single class, and ``undefined`` lists why.
+    A metric that cannot be computed on these labels is ``None`` (never NaN, so
+    ``metrics.json`` stays strict JSON), and ``undefined_metrics`` maps its name to the reason.
+    ROC-AUC, PR-AUC and recall@k need both classes; lift and recall need positives. When the
+    labels hold a single class, ``undefined`` also summarises it in one sentence (the key
+    callers have read since the first release).
+
+    Example:
+        >>> m = binary_metrics([0, 1, 0], [0.2, 0.9, 0.4], threshold=0.5)
+        >>> m["roc_auc"], m["confusion_matrix"]["tp"]
+        (1.0, 1)
     """
     labels = np.asarray(y).astype(np.int64)
     p = np.clip(np.asarray(probabilities, dtype=np.float64), 0.0, 1.0)
+    n = len(labels)
+    positives = int(labels.sum())
+    both = 0 < positives < n
+    undefined = _undefined_reasons(n, positives, top_fractions, lift_fraction)
     decisions = (p >= threshold).astype(np.int64)
-    both = len(np.unique(labels)) == 2
     out: dict[str, Any] = {
-        "n_rows": len(labels),
-        "positive_rate": float(labels.mean()) if len(labels) else None,
+        "n_rows": n,
+        "positive_rate": float(labels.mean()) if n else None,
         "roc_auc": float(skm.roc_auc_score(labels, p)) if both else None,
         "pr_auc": float(skm.average_precision_score(labels, p)) if both else None,
-        "log_loss": float(skm.log_loss(labels, p, labels=[0, 1])) if len(labels) else None,
-        "brier": float(skm.brier_score_loss(labels, p, pos_label=1)) if len(labels) else None,
-        "ece": expected_calibration_error(labels, p, calibration_bins),
+        "log_loss": float(skm.log_loss(labels, p, labels=[0, 1])) if n else None,
+        "brier": float(skm.brier_score_loss(labels, p, pos_label=1)) if n else None,
+        "ece": expected_calibration_error(labels, p, calibration_bins) if n else None,
     }
     for fraction in top_fractions:
-        out[f"precision_at_{_pct(fraction)}pct"] = precision_at_k(labels, p, fraction)
+        out[f"precision_at_{_pct(fraction)}pct"] = (
+            precision_at_k(labels, p, fraction) if n else None
+        )
         out[f"recall_at_{_pct(fraction)}pct"] = recall_at_k(labels, p, fraction) if both else None
-    out[f"lift_at_{_pct(lift_fraction)}pct"] = lift_at_k(labels, p, lift_fraction)
+    lift = f"lift_at_{_pct(lift_fraction)}pct"
+    out[lift] = lift_at_k(labels, p, lift_fraction) if positives else None
     tn, fp, fn, tp = skm.confusion_matrix(labels, decisions, labels=[0, 1]).ravel()
     out.update(
         threshold=float(threshold),
         precision=float(tp / (tp + fp)) if tp + fp else 0.0,
         recall=float(tp / (tp + fn)) if tp + fn else None,
         f1=float(2 * tp / (2 * tp + fp + fn)) if tp + fp + fn else None,
-        accuracy=float((tp + tn) / len(labels)) if len(labels) else None,
+        accuracy=float((tp + tn) / n) if n else None,
         confusion_matrix={"tn": int(tn), "fp": int(fp), "fn": int(fn), "tp": int(tp)},
     )
+    if out["f1"] is None:
+        undefined["f1"] = "no positive labels and no positive decisions: F1 is 0/0"
     if not both:
         out["undefined"] = "labels hold a single class: ROC-AUC, PR-AUC and recall need both"
+    if undefined:
+        out["undefined_metrics"] = {k: undefined[k] for k in out if k in undefined}
+    return out
+
+
+def _undefined_reasons(
+    n: int, positives: int, top_fractions: tuple[float, ...], lift_fraction: float
+) -> dict[str, str]:
+    """Why each metric that cannot be computed on these labels is undefined."""
+    if n == 0:
+        reason = "no rows to evaluate"
+        names = ["positive_rate", "roc_auc", "pr_auc", "log_loss", "brier", "ece", "accuracy"]
+        names += [f"precision_at_{_pct(f)}pct" for f in top_fractions]
+    elif positives in (0, n):
+        only = "no converters (every label is 0)" if positives == 0 else "only converters"
+        reason = f"{only} among {n} rows: this metric needs both classes"
+        names = ["roc_auc", "pr_auc"]
+    else:
+        return {}
+    names += [f"recall_at_{_pct(f)}pct" for f in top_fractions]
+    out = dict.fromkeys(names, reason)
+    if positives == 0:
+        out[f"lift_at_{_pct(lift_fraction)}pct"] = f"{reason}; lift divides by the base rate 0"
+        out["recall"] = f"{reason}; recall divides by the number of converters, 0"
     return out

@@ -1,0 +1,549 @@
+"""PNG plots of a scored split, drawn with matplotlib's Agg renderer.
+
+matplotlib is imported inside the functions (``import mlsys`` must stay fast) and figures are
+built with ``matplotlib.figure.Figure`` directly, never ``pyplot``: no global figure registry,
+no GUI backend, safe in a training process. Figures are small (``size`` inches at ``dpi``
+dots per inch, 384 x 288 pixels by default) with few ticks, because every training run renders
+them: one figure costs tens of milliseconds.
+
+Every function takes true labels (0/1), calibrated probabilities and the path of the PNG to
+write, and returns that path. Plots that need both classes raise :class:`~mlsys.errors.DataError`
+when the labels hold one; :func:`plot_availability` says which can be drawn and why not.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from mlsys.errors import DataError
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+    from mlsys.evaluation._bootstrap import ConfidenceInterval
+
+__all__ = [
+    "DEFAULT_DPI",
+    "DEFAULT_SIZE",
+    "PLOT_NAMES",
+    "calibration_table",
+    "gains_table",
+    "plot_availability",
+    "plot_calibration",
+    "plot_confusion_matrix",
+    "plot_feature_importance",
+    "plot_gains_lift",
+    "plot_precision_recall",
+    "plot_roc",
+    "plot_score_distribution",
+    "plot_threshold_analysis",
+    "threshold_table",
+]
+
+FloatArray = np.ndarray[Any, np.dtype[np.float64]]
+Size = tuple[float, float]
+#: Figure size in inches (width, height) and resolution: 384 x 288 pixels.
+DEFAULT_SIZE: Size = (4.8, 3.6)
+DEFAULT_DPI = 80
+#: Plot names in report order; the PNG of plot ``name`` is ``<name>.png``.
+PLOT_NAMES = (
+    "roc",
+    "precision_recall",
+    "calibration",
+    "gains_lift",
+    "score_distribution",
+    "threshold_analysis",
+    "confusion_matrix",
+)
+_MODEL = "#1f5fa8"
+_BASE = "#8c8c8c"
+_NEG = "#8fb3d9"
+_POS = "#d9622b"
+_MAX_POINTS = 400  # points per curve: more are invisible at 384 px and cost drawing time
+_FONT = 8
+
+
+def plot_availability(y: Any) -> dict[str, str | None]:
+    """For each plot in :data:`PLOT_NAMES`, ``None`` if it can be drawn, else why not."""
+    labels = np.asarray(y).astype(np.int64)
+    positives = int(labels.sum())
+    both = 0 < positives < len(labels)
+    single = f"labels hold a single class ({positives} of {len(labels)} rows positive)"
+    needs_both = None if both else f"{single}: the curve needs converters and non-converters"
+    needs_pos = None if positives else f"{single}: it is measured against converters"
+    return {
+        "roc": needs_both,
+        "precision_recall": needs_both,
+        "calibration": None if len(labels) else "no rows",
+        "gains_lift": needs_pos,
+        "score_distribution": None if len(labels) else "no rows",
+        "threshold_analysis": needs_pos,
+        "confusion_matrix": None,
+    }
+
+
+def plot_roc(
+    y: Any,
+    probabilities: Any,
+    path: str | Path,
+    *,
+    interval: ConfidenceInterval | None = None,
+    size: Size = DEFAULT_SIZE,
+    dpi: int = DEFAULT_DPI,
+) -> Path:
+    """ROC curve: share of converters found against share of non-converters contacted.
+
+    Args:
+        y: True labels, 0/1; both classes required.
+        probabilities: Calibrated probabilities.
+        path: PNG file to write.
+        interval: Bootstrap interval of ROC-AUC, shown in the legend.
+        size: Figure size in inches.
+        dpi: Dots per inch.
+
+    Example:
+        >>> plot_roc([0, 1, 0, 1], [0.1, 0.8, 0.3, 0.6], "/tmp/roc.png")  # doctest: +SKIP
+    """
+    from sklearn import metrics as skm
+
+    labels, p = _both_classes(y, probabilities, "ROC curve")
+    fpr, tpr, _ = skm.roc_curve(labels, p, drop_intermediate=True)
+    auc = float(skm.roc_auc_score(labels, p))
+    fig, ax = _figure(size, dpi)
+    ax.plot(*_thin(fpr, tpr), color=_MODEL, lw=1.6, label=f"model, AUC {auc:.3f}{_ci(interval)}")
+    ax.plot([0, 1], [0, 1], ls="--", color=_BASE, lw=1, label="random ranking, AUC 0.5")
+    _unit_axes(ax, "False positive rate (non-converters contacted)", "True positive rate (recall)")
+    ax.set_title("ROC curve", fontsize=_FONT + 1)
+    ax.legend(loc="lower right", fontsize=_FONT - 1, frameon=False)
+    return _save(fig, path)
+
+
+def plot_precision_recall(
+    y: Any,
+    probabilities: Any,
+    path: str | Path,
+    *,
+    interval: ConfidenceInterval | None = None,
+    size: Size = DEFAULT_SIZE,
+    dpi: int = DEFAULT_DPI,
+) -> Path:
+    """Precision against recall; the dashed line is the base rate (precision of random calls)."""
+    from sklearn import metrics as skm
+
+    labels, p = _both_classes(y, probabilities, "precision-recall curve")
+    precision, recall, _ = skm.precision_recall_curve(labels, p, drop_intermediate=True)
+    ap = float(skm.average_precision_score(labels, p))
+    base = float(labels.mean())
+    fig, ax = _figure(size, dpi)
+    ax.step(
+        *_thin(recall, precision),
+        where="post",
+        color=_MODEL,
+        lw=1.6,
+        label=f"model, AP {ap:.3f}{_ci(interval)}",
+    )
+    ax.axhline(base, ls="--", color=_BASE, lw=1, label=f"base rate {base:.3f}")
+    _unit_axes(ax, "Recall (share of converters found)", "Precision (hit rate of calls)")
+    ax.set_title("Precision-recall curve", fontsize=_FONT + 1)
+    ax.legend(loc="upper right", fontsize=_FONT - 1, frameon=False)
+    return _save(fig, path)
+
+
+def calibration_table(y: Any, probabilities: Any, bins: int = 10) -> list[dict[str, Any]]:
+    """Equal-width probability bins: rows, mean predicted and observed conversion rate.
+
+    Empty bins are left out. The bins match :func:`~mlsys.evaluation.expected_calibration_error`.
+    """
+    labels = np.asarray(y, dtype=np.float64)
+    p = np.asarray(probabilities, dtype=np.float64)
+    index = np.minimum((p * bins).astype(np.int64), bins - 1)
+    rows = np.bincount(index, minlength=bins)
+    predicted = np.bincount(index, weights=p, minlength=bins)
+    observed = np.bincount(index, weights=labels, minlength=bins)
+    return [
+        {
+            "bin": b,
+            "low": b / bins,
+            "high": (b + 1) / bins,
+            "rows": int(rows[b]),
+            "mean_predicted": float(predicted[b] / rows[b]),
+            "observed_rate": float(observed[b] / rows[b]),
+        }
+        for b in range(bins)
+        if rows[b]
+    ]
+
+
+def plot_calibration(
+    y: Any,
+    probabilities: Any,
+    path: str | Path,
+    *,
+    bins: int = 10,
+    size: Size = DEFAULT_SIZE,
+    dpi: int = DEFAULT_DPI,
+) -> Path:
+    """Reliability curve: observed conversion rate against mean predicted probability per bin.
+
+    Points on the diagonal are calibrated; marker area grows with the rows in the bin. The title
+    carries the expected calibration error (row-weighted mean gap to the diagonal).
+    """
+    from mlsys.evaluation._metrics import expected_calibration_error
+
+    labels, p = _arrays(y, probabilities)
+    if not len(labels):
+        raise DataError("calibration plot: no rows to plot. Fix: pass a non-empty split.")
+    table = calibration_table(labels, p, bins)
+    ece = expected_calibration_error(labels, p, bins)
+    predicted = [r["mean_predicted"] for r in table]
+    observed = [r["observed_rate"] for r in table]
+    share = np.array([r["rows"] for r in table], dtype=np.float64) / len(labels)
+    fig, ax = _figure(size, dpi)
+    ax.plot([0, 1], [0, 1], ls="--", color=_BASE, lw=1, label="perfectly calibrated")
+    ax.plot(predicted, observed, color=_MODEL, lw=1.2)
+    ax.scatter(predicted, observed, s=12 + 200 * share, color=_MODEL, label="model (area: rows)")
+    top = max(0.1, *predicted, *observed) * 1.05
+    ax.set_xlim(0, min(1.0, top))
+    ax.set_ylim(0, min(1.0, top))
+    _ticks(ax, (0, min(1.0, top)), (0, min(1.0, top)))
+    _labels(ax, "Mean predicted probability", "Observed conversion rate")
+    ax.set_title(f"Calibration: ECE {ece:.4f} over {bins} bins", fontsize=_FONT + 1)
+    ax.legend(loc="upper left", fontsize=_FONT - 1, frameon=False)
+    return _save(fig, path)
+
+
+def gains_table(y: Any, probabilities: Any, groups: int = 10) -> list[dict[str, Any]]:
+    """Leads ranked by score and cut into ``groups`` equal parts (deciles by default).
+
+    Each row: decile (1 = highest scores), rows, converters, conversion rate, lift (rate over
+    the base rate; ``None`` without converters), cumulative share of leads and of converters
+    (the gains curve). Ties are broken by row order, as in the top-k metrics.
+    """
+    labels, p = _arrays(y, probabilities)
+    order = np.argsort(-p, kind="stable")
+    total = int(labels.sum())
+    base = total / len(labels) if len(labels) else 0.0
+    out, seen, found = [], 0, 0
+    for i, part in enumerate(np.array_split(order, groups), start=1):
+        if not len(part):
+            continue
+        positives = int(labels[part].sum())
+        seen += len(part)
+        found += positives
+        rate = positives / len(part)
+        out.append(
+            {
+                "decile": i,
+                "rows": len(part),
+                "converters": positives,
+                "conversion_rate": rate,
+                "min_probability": float(p[part].min()),
+                "lift": rate / base if base else None,
+                "cumulative_leads": seen / len(labels),
+                "cumulative_converters": found / total if total else None,
+            }
+        )
+    return out
+
+
+def plot_gains_lift(
+    y: Any,
+    probabilities: Any,
+    path: str | Path,
+    *,
+    size: Size = (7.2, 3.2),
+    dpi: int = DEFAULT_DPI,
+) -> Path:
+    """Two panels: cumulative gains (converters found against leads called) and lift by decile."""
+    labels, p = _arrays(y, probabilities)
+    if not labels.sum():
+        raise DataError(
+            "gains/lift plot: no converters in the labels, so there is nothing to find. "
+            "Fix: evaluate on rows that include converters."
+        )
+    table = gains_table(labels, p)
+    order = np.argsort(-p, kind="stable")
+    found = np.r_[0.0, np.cumsum(labels[order]) / labels.sum()]
+    called = np.linspace(0.0, 1.0, len(found))
+    fig, (gain_ax, lift_ax) = _figure(size, dpi, columns=2)
+    gain_ax.plot(*_thin(called, found), color=_MODEL, lw=1.6, label="model")
+    gain_ax.plot([0, 1], [0, 1], ls="--", color=_BASE, lw=1, label="random order")
+    _unit_axes(gain_ax, "Share of leads called", "Share of converters found")
+    gain_ax.set_title("Cumulative gains", fontsize=_FONT + 1)
+    gain_ax.legend(loc="lower right", fontsize=_FONT - 1, frameon=False)
+    deciles = [row["decile"] for row in table]
+    lifts = [row["lift"] for row in table]
+    lift_ax.bar(deciles, lifts, color=_MODEL, width=0.7)
+    lift_ax.axhline(1.0, ls="--", color=_BASE, lw=1)
+    lift_ax.set_xticks(deciles)
+    lift_ax.tick_params(labelsize=_FONT - 1)
+    _labels(lift_ax, "Decile (1 = highest scores)", "Lift over base rate")
+    lift_ax.set_title("Lift by decile", fontsize=_FONT + 1)
+    fig.subplots_adjust(left=0.08, right=0.98, bottom=0.16, top=0.9, wspace=0.28)
+    return _save(fig, path)
+
+
+def plot_score_distribution(
+    y: Any,
+    probabilities: Any,
+    path: str | Path,
+    *,
+    threshold: float | None = None,
+    bins: int = 40,
+    size: Size = DEFAULT_SIZE,
+    dpi: int = DEFAULT_DPI,
+) -> Path:
+    """Histogram of probabilities per class (each scaled to its own total), threshold marked."""
+    labels, p = _arrays(y, probabilities)
+    if not len(labels):
+        raise DataError("score distribution: no rows to plot. Fix: pass a non-empty split.")
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    fig, ax = _figure(size, dpi)
+    for value, color, name in ((0, _NEG, "not converted"), (1, _POS, "converted")):
+        scores = p[labels == value]
+        if len(scores):
+            counts, _ = np.histogram(scores, bins=edges)
+            ax.stairs(
+                counts / len(scores),
+                edges,
+                fill=True,
+                alpha=0.55,
+                color=color,
+                label=f"{name} ({len(scores):,})",
+            )
+    if threshold is not None:
+        ax.axvline(threshold, color="black", lw=1, ls=":", label=f"threshold {threshold:.3f}")
+    ax.set_xlim(0, 1)
+    _ticks(ax, (0, 1), None)
+    _labels(ax, "Predicted probability", "Share of the class's rows")
+    ax.set_title("Score distribution by class", fontsize=_FONT + 1)
+    ax.legend(loc="upper right", fontsize=_FONT - 1, frameon=False)
+    return _save(fig, path)
+
+
+def threshold_table(y: Any, probabilities: Any) -> dict[str, FloatArray]:
+    """Precision, recall, F1 and share of leads called at every distinct threshold.
+
+    Returns arrays keyed ``threshold``, ``precision``, ``recall``, ``f1``, ``called``,
+    thresholds ascending; a lead is called when its probability is at least the threshold.
+    """
+    labels, p = _arrays(y, probabilities)
+    order = np.argsort(-p, kind="stable")
+    sorted_p = p[order]
+    last = np.r_[sorted_p[1:] != sorted_p[:-1], True]  # last row of each run of ties
+    tp = np.cumsum(labels[order])[last].astype(np.float64)
+    called = (np.flatnonzero(last) + 1).astype(np.float64)
+    total = float(labels.sum())
+    precision = tp / called
+    recall = tp / total if total else np.full_like(tp, np.nan)
+    f1 = np.divide(2 * tp, called + total, out=np.zeros_like(tp), where=(called + total) > 0)
+    return {
+        "threshold": sorted_p[last][::-1],
+        "precision": precision[::-1],
+        "recall": recall[::-1],
+        "f1": f1[::-1],
+        "called": (called / len(labels))[::-1],
+    }
+
+
+def plot_threshold_analysis(
+    y: Any,
+    probabilities: Any,
+    threshold: float,
+    path: str | Path,
+    *,
+    size: Size = DEFAULT_SIZE,
+    dpi: int = DEFAULT_DPI,
+) -> Path:
+    """Precision, recall, F1 and share of leads called against the threshold; chosen one marked."""
+    labels, p = _arrays(y, probabilities)
+    if not labels.sum():
+        raise DataError(
+            "threshold analysis: no converters in the labels, so recall and F1 are undefined. "
+            "Fix: evaluate on rows that include converters."
+        )
+    table = threshold_table(labels, p)
+    t = table["threshold"]
+    fig, ax = _figure(size, dpi)
+    for key, color, name in (
+        ("precision", _MODEL, "precision"),
+        ("recall", _POS, "recall"),
+        ("f1", "#2a9d5c", "F1"),
+        ("called", _BASE, "share called"),
+    ):
+        # A threshold between two scores calls the same leads as the higher score: "pre" steps.
+        ax.step(*_thin(t, table[key]), where="pre", color=color, lw=1.4, label=name)
+    ax.axvline(threshold, color="black", lw=1, ls=":", label=f"chosen {threshold:.3f}")
+    _unit_axes(ax, "Threshold (call a lead at or above it)", "Value")
+    ax.set_title("Threshold analysis", fontsize=_FONT + 1)
+    ax.legend(loc="upper right", fontsize=_FONT - 1, framealpha=0.85, edgecolor="none")
+    return _save(fig, path)
+
+
+def plot_confusion_matrix(
+    confusion: Mapping[str, int],
+    path: str | Path,
+    *,
+    threshold: float | None = None,
+    size: Size = (3.6, 3.0),
+    dpi: int = DEFAULT_DPI,
+) -> Path:
+    """The 2 x 2 confusion matrix with counts and each cell's share of its true class.
+
+    Args:
+        confusion: ``{"tn", "fp", "fn", "tp"}`` counts, as in ``binary_metrics``.
+        path: PNG file to write.
+        threshold: Decision threshold, shown in the title.
+        size: Figure size in inches.
+        dpi: Dots per inch.
+    """
+    missing = {"tn", "fp", "fn", "tp"} - set(confusion)
+    if missing:
+        raise DataError(
+            f"confusion matrix: counts {sorted(missing)} missing from {dict(confusion)}. "
+            "Fix: pass binary_metrics(...)['confusion_matrix']."
+        )
+    cells = np.array(
+        [[confusion["tn"], confusion["fp"]], [confusion["fn"], confusion["tp"]]], dtype=np.float64
+    )
+    totals = cells.sum(axis=1, keepdims=True)
+    shares = np.divide(cells, totals, out=np.zeros_like(cells), where=totals > 0)
+    fig, ax = _figure(size, dpi)
+    ax.imshow(shares, cmap="Blues", vmin=0, vmax=1)
+    for (row, col), count in np.ndenumerate(cells):
+        dark = shares[row, col] > 0.6
+        ax.text(
+            col,
+            row,
+            f"{int(count):,}\n{shares[row, col]:.1%}",
+            ha="center",
+            va="center",
+            fontsize=_FONT + 1,
+            color="white" if dark else "black",
+        )
+    ax.set_xticks([0, 1], ["not called", "called"], fontsize=_FONT)
+    ax.set_yticks([0, 1], ["not converted", "converted"], fontsize=_FONT)
+    ax.set_xlabel("Decision", fontsize=_FONT)
+    ax.set_ylabel("Outcome", fontsize=_FONT)
+    title = "Confusion matrix" + (f" at {threshold:.3f}" if threshold is not None else "")
+    ax.set_title(title, fontsize=_FONT + 1)
+    fig.subplots_adjust(left=0.27, right=0.97, bottom=0.15, top=0.9)
+    return _save(fig, path)
+
+
+def plot_feature_importance(
+    importance: Mapping[str, float],
+    path: str | Path,
+    *,
+    title: str = "Feature importance",
+    xlabel: str = "Importance",
+    top: int = 15,
+    size: Size | None = None,
+    dpi: int = DEFAULT_DPI,
+) -> Path:
+    """Horizontal bars of the ``top`` largest importances (most important on top)."""
+    if not importance:
+        raise DataError("feature importance plot: no importances to plot.")
+    items = sorted(importance.items(), key=lambda kv: -abs(kv[1]))[:top][::-1]
+    height = max(2.0, 0.6 + 0.22 * len(items))
+    fig, ax = _figure(size or (4.8, height), dpi)
+    ax.barh([_short(k) for k, _ in items], [v for _, v in items], color=_MODEL, height=0.7)
+    ax.tick_params(labelsize=_FONT - 1)
+    ax.set_xlabel(xlabel, fontsize=_FONT)
+    ax.set_title(title, fontsize=_FONT + 1)
+    ax.grid(axis="x", alpha=0.3)
+    fig.subplots_adjust(left=0.32, right=0.97, bottom=0.6 / height, top=1 - 0.3 / height)
+    return _save(fig, path)
+
+
+def _short(name: str, width: int = 28) -> str:
+    return name if len(name) <= width else name[: width - 1] + "…"
+
+
+def _ci(interval: ConfidenceInterval | None) -> str:
+    if interval is None or interval.low is None or interval.high is None:
+        return ""
+    return f" [{interval.low:.3f}, {interval.high:.3f}]"
+
+
+def _arrays(y: Any, probabilities: Any) -> tuple[np.ndarray[Any, Any], FloatArray]:
+    labels = np.asarray(y).astype(np.int64)
+    p = np.clip(np.asarray(probabilities, dtype=np.float64), 0.0, 1.0)
+    if labels.shape != p.shape:
+        raise DataError(
+            f"plots: {len(labels)} labels but {len(p)} probabilities. "
+            "Fix: pass one probability per labelled row."
+        )
+    return labels, p
+
+
+def _both_classes(y: Any, probabilities: Any, what: str) -> tuple[np.ndarray[Any, Any], FloatArray]:
+    labels, p = _arrays(y, probabilities)
+    reason = plot_availability(labels)["roc"]
+    if reason:
+        raise DataError(f"{what}: {reason}. Fix: evaluate on rows that include both classes.")
+    return labels, p
+
+
+def _thin(x: Sequence[float] | FloatArray, y: Sequence[float] | FloatArray) -> tuple[Any, Any]:
+    """At most ``_MAX_POINTS`` points of a curve, always keeping both ends."""
+    xs, ys = np.asarray(x), np.asarray(y)
+    if len(xs) <= _MAX_POINTS:
+        return xs, ys
+    keep = np.unique(np.linspace(0, len(xs) - 1, _MAX_POINTS).astype(np.int64))
+    return xs[keep], ys[keep]
+
+
+def _figure(size: Size, dpi: int, columns: int = 1) -> tuple[Figure, Any]:
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=size, dpi=dpi, facecolor="white")
+    axes = fig.subplots(1, columns)
+    if columns == 1:
+        fig.subplots_adjust(left=0.14, right=0.97, bottom=0.15, top=0.9)
+    return fig, axes
+
+
+def _labels(ax: Axes, xlabel: str, ylabel: str) -> None:
+    ax.set_xlabel(xlabel, fontsize=_FONT)
+    ax.set_ylabel(ylabel, fontsize=_FONT)
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+
+
+def _ticks(ax: Axes, x: tuple[float, float] | None, y: tuple[float, float] | None) -> None:
+    # Explicit, few ticks: matplotlib's tick machinery is most of a small figure's cost.
+    if x is not None:
+        ax.set_xticks(_nice(*x))
+    if y is not None:
+        ax.set_yticks(_nice(*y))
+    ax.tick_params(labelsize=_FONT - 1)
+
+
+def _nice(low: float, high: float) -> list[float]:
+    step = (high - low) / 4
+    magnitude = 10 ** math.floor(math.log10(step)) if step > 0 else 1.0
+    step = min((m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= step), default=step)
+    return [round(low + i * step, 10) for i in range(int((high - low) / step + 1e-9) + 1)]
+
+
+def _unit_axes(ax: Axes, xlabel: str, ylabel: str) -> None:
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1.02)
+    _ticks(ax, (0, 1), (0, 1))
+    ax.grid(alpha=0.25, lw=0.6)
+    _labels(ax, xlabel, ylabel)
+
+
+def _save(fig: Figure, path: str | Path) -> Path:
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    # No "Software" text chunk: the same plot gives the same bytes on any matplotlib version.
+    fig.savefig(target, format="png", metadata={"Software": None})
+    return target

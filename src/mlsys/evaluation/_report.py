@@ -1,0 +1,544 @@
+"""The evaluation report: metrics, intervals, plots, segments and explanations in one folder.
+
+:func:`write_evaluation_report` is the one entry point: the training run calls it for its test
+split (``<run dir>/report/``), ``python -m mlsys.evaluate`` for any scored file. It writes
+``metrics.json``, ``classification_report.txt``, ``confusion_matrix.json``, one PNG per plot and
+a self-contained ``report.html`` (images inlined, no external assets) a scientist can send as
+one file.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import logging
+import math
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from mlsys.errors import ConfigError, DataError
+from mlsys.evaluation._bootstrap import ConfidenceInterval, bootstrap_intervals
+from mlsys.evaluation._plots import gains_table
+from mlsys.evaluation._segments import SegmentReport, segment_breakdown
+
+if TYPE_CHECKING:
+    from mlsys.evaluation._evaluator import Evaluator
+    from mlsys.evaluation._explain import FeatureImportance, ShapSummary
+    from mlsys.models import ModelBundle
+
+__all__ = ["ReportArtifacts", "ReportOptions", "write_evaluation_report"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ReportOptions:
+    """What the evaluation report computes beyond the headline metrics, and at what cost.
+
+    The defaults keep the report cheap enough for every training run (well under a second
+    on tens of thousands of rows); SHAP is opt-in because it costs seconds. In config these are
+    ``evaluation.report.*`` (``conf/evaluation/default.yaml``).
+
+    Args:
+        enabled: Write the report in training runs (``python -m mlsys.evaluate`` always does).
+        plots: Draw the PNG plots (ROC, precision-recall, calibration, gains and lift, score
+            distribution, threshold analysis, confusion matrix).
+        bootstrap: Bootstrap resamples for the ROC-AUC and PR-AUC intervals; 0 turns them off.
+        confidence: Coverage of the intervals.
+        seed: Seed of the bootstrap, the permutations and the SHAP row sample.
+        segment_column: Column of the scored rows to break metrics down by (e.g. ``region``);
+            ``None`` skips the breakdown.
+        max_segments: Largest segments shown; the rest are pooled into one "other" segment.
+        min_positives: A segment with fewer converters is flagged as too few to trust.
+        min_negatives: A segment with fewer non-converters is flagged as too few to trust.
+        importance: Global feature importance per raw input column (the model's own where it
+            has one, else permutation importance on these rows).
+        importance_rows: Rows sampled for permutation importance.
+        importance_repeats: Shuffles per column for permutation importance.
+        shap: SHAP values for tree models (XGBoost, CatBoost natively; scikit-learn forests
+            through ``shap.TreeExplainer``): a summary plot and the top features.
+        shap_rows: Rows sampled for SHAP values.
+        top_features: Features shown in the importance and SHAP plots and tables.
+        dpi: Resolution of the PNG plots.
+    """
+
+    enabled: bool = True
+    plots: bool = True
+    bootstrap: int = 200
+    confidence: float = 0.95
+    seed: int = 0
+    segment_column: str | None = None
+    max_segments: int = 12
+    min_positives: int = 10
+    min_negatives: int = 10
+    importance: bool = True
+    importance_rows: int = 2000
+    importance_repeats: int = 3
+    shap: bool = False
+    shap_rows: int = 500
+    top_features: int = 15
+    dpi: int = 80
+
+    def __post_init__(self) -> None:
+        minimums = {
+            "bootstrap": 0,
+            "max_segments": 1,
+            "min_positives": 0,
+            "min_negatives": 0,
+            "importance_rows": 10,
+            "importance_repeats": 1,
+            "shap_rows": 1,
+            "top_features": 1,
+            "dpi": 20,
+        }
+        for name, low in minimums.items():
+            value = getattr(self, name)
+            if value < low:
+                raise ConfigError(
+                    f"evaluation.report.{name}: got {value}, expected >= {low}. "
+                    f"Fix: evaluation.report.{name}={getattr(ReportOptions, name)}."
+                )
+        if not 0 < self.confidence < 1:
+            raise ConfigError(
+                f"evaluation.report.confidence: got {self.confidence}, expected a value in "
+                "(0, 1). Fix: evaluation.report.confidence=0.95."
+            )
+
+
+@dataclass(frozen=True)
+class ReportArtifacts:
+    """What :func:`write_evaluation_report` wrote and computed.
+
+    Attributes:
+        out_dir: The report folder.
+        html: ``report.html``, self-contained.
+        metrics_json: ``metrics.json``: the ``binary_metrics`` dict plus
+            ``confidence_intervals``.
+        files: Every file written, by name (``metrics``, ``classification_report``,
+            ``confusion_matrix``, ``confusion_matrix_png``, one entry per plot, ``segments``,
+            ``feature_importance``, ``shap``, ``html``).
+        plots: The PNG of each plot drawn, by plot name.
+        metrics: The headline metrics (``binary_metrics``).
+        intervals: Bootstrap intervals by metric name (empty when ``bootstrap=0``).
+        classification_report: scikit-learn's text report at the threshold.
+        gains: Leads by score decile: rows, converters, rate, lift, cumulative gains.
+        segments: The segment breakdown, when a segment column was given.
+        importance: Global feature importance, when computed.
+        shap: SHAP summary, when requested (may say why it is unavailable).
+        notes: Everything undefined, skipped or flagged, with the reason.
+        seconds: Wall seconds per part of the report.
+    """
+
+    out_dir: Path
+    html: Path
+    metrics_json: Path
+    files: dict[str, Path]
+    plots: dict[str, Path]
+    metrics: dict[str, Any]
+    intervals: dict[str, ConfidenceInterval]
+    classification_report: str
+    gains: list[dict[str, Any]] = field(default_factory=list)
+    segments: SegmentReport | None = None
+    importance: FeatureImportance | None = None
+    shap: ShapSummary | None = None
+    notes: list[str] = field(default_factory=list)
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+def write_evaluation_report(
+    y: Any,
+    probabilities: Any,
+    threshold: float,
+    out_dir: str | Path,
+    *,
+    frame: pd.DataFrame | None = None,
+    bundle: ModelBundle | None = None,
+    metadata: Mapping[str, Any] | None = None,
+    options: ReportOptions | None = None,
+    evaluator: Evaluator | None = None,
+) -> ReportArtifacts:
+    """Evaluate scored rows and write the report folder.
+
+    Args:
+        y: True labels of the scored rows, 0/1.
+        probabilities: Calibrated probabilities, one per row (``bundle.predict_proba``).
+        threshold: Decision threshold (usually ``bundle.threshold``).
+        out_dir: Folder to write into (created if missing; files in it are overwritten).
+        frame: The scored rows as read (raw input columns plus any others, same order as
+            ``y``); needed for segments, feature importance and SHAP.
+        bundle: The model that produced ``probabilities``; needed for feature importance and
+            SHAP, and fills the model section (name, class, trained at, data digest).
+        metadata: Extra facts for the model section; ``name``, ``version``, ``run_id``,
+            ``trained_at``, ``data_sha256``, ``model_class`` and ``source`` are recognised,
+            any other key is shown as it is. They take precedence over the bundle's.
+        options: What to compute beyond the headline metrics; defaults to
+            ``evaluator.report`` or :class:`ReportOptions` defaults.
+        evaluator: Metric settings (top fractions, lift fraction, calibration bins); the
+            defaults of :class:`~mlsys.evaluation.Evaluator` if omitted.
+
+    Returns:
+        The paths written and everything computed.
+
+    Raises:
+        DataError: No rows, or labels, probabilities and ``frame`` differ in length.
+        ConfigError: A segment column is requested without ``frame``.
+        SchemaError: The segment column is not in ``frame``.
+
+    Example:
+        >>> from mlsys.models import ModelBundle
+        >>> bundle = ModelBundle.load("outputs/2026-11-26/10-00-00/model.joblib")  # doctest: +SKIP
+        >>> rows = pd.read_csv("leads_2026.csv")  # doctest: +SKIP
+        >>> report = write_evaluation_report(  # doctest: +SKIP
+        ...     rows["converted"], bundle.predict_proba(rows), bundle.threshold, "eval/",
+        ...     frame=rows, bundle=bundle, options=ReportOptions(segment_column="region"),
+        ... )
+        >>> report.html  # doctest: +SKIP
+        PosixPath('eval/report.html')
+    """
+    from mlsys.evaluation._evaluator import Evaluator
+
+    evaluator = evaluator or Evaluator()
+    options = options or evaluator.report
+    labels, p = _check_inputs(y, probabilities, frame)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    timer = _Timer()
+    notes: list[str] = []
+    files: dict[str, Path] = {}
+
+    with timer("metrics"):
+        evaluation = evaluator.evaluate(labels, p, threshold)
+        metrics = evaluation.metrics
+        intervals = (
+            bootstrap_intervals(
+                labels,
+                p,
+                resamples=options.bootstrap,
+                confidence=options.confidence,
+                seed=options.seed,
+            )
+            if options.bootstrap
+            else {}
+        )
+        notes.extend(_metric_notes(metrics, intervals))
+        files["metrics"] = _write_json(
+            out / "metrics.json",
+            {**metrics, "confidence_intervals": {k: v.to_dict() for k, v in intervals.items()}},
+        )
+        files["classification_report"] = out / "classification_report.txt"
+        files["classification_report"].write_text(evaluation.classification_report)
+        gains = gains_table(labels, p)
+        files["confusion_matrix"] = _write_json(
+            out / "confusion_matrix.json",
+            {**metrics["confusion_matrix"], "threshold": float(threshold), "rows": len(labels)},
+        )
+    plots: dict[str, Path] = {}
+    if options.plots:
+        with timer("plots"):
+            plots = _draw_plots(
+                labels,
+                p,
+                threshold,
+                metrics,
+                intervals,
+                out,
+                options,
+                notes,
+                bins=evaluator.calibration_bins,
+            )
+            files.update({_file_key(name): path for name, path in plots.items()})
+    segments = None
+    if options.segment_column is not None:
+        with timer("segments"):
+            segments = _segments(labels, p, threshold, frame, options)
+            files["segments"] = _write_json(out / "segments.json", segments.to_dict())
+            notes.extend(
+                f"Segment '{s.segment}' of {segments.column}: {'; '.join(s.notes)}."
+                for s in segments.segments
+                if s.notes
+            )
+    importance = shap_summary = None
+    if options.importance or options.shap:
+        importance, shap_summary = _explain(labels, frame, bundle, options, out, files, timer)
+        for part in (importance, shap_summary):
+            if part is not None and part.reason:
+                notes.append(part.reason)
+    facts = _model_facts(threshold, bundle, metadata)
+    artifacts = ReportArtifacts(
+        out_dir=out,
+        html=out / "report.html",
+        metrics_json=files["metrics"],
+        files=files,
+        plots=plots,
+        metrics=metrics,
+        intervals=intervals,
+        classification_report=evaluation.classification_report,
+        gains=gains,
+        segments=segments,
+        importance=importance,
+        shap=shap_summary,
+        notes=notes,
+        seconds=timer.seconds,
+    )
+    with timer("html"):
+        from mlsys.evaluation._html import render_html
+
+        artifacts.html.write_text(render_html(artifacts, facts, options), encoding="utf-8")
+        files["html"] = artifacts.html
+    log.info(
+        "Evaluation report: %s (%s)",
+        artifacts.html,
+        ", ".join(f"{k} {v:.2f}s" for k, v in timer.seconds.items()),
+    )
+    return artifacts
+
+
+class _Timer:
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+
+    @contextmanager
+    def __call__(self, name: str) -> Iterator[None]:
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[name] = round(time.perf_counter() - start, 4)
+
+
+def _check_inputs(
+    y: Any, probabilities: Any, frame: pd.DataFrame | None
+) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, np.dtype[np.float64]]]:
+    labels = np.asarray(y)
+    p = np.asarray(probabilities, dtype=np.float64)
+    if labels.ndim != 1 or len(labels) == 0:
+        raise DataError(
+            "evaluation: no labelled rows to evaluate. Fix: pass a file with at least one row."
+        )
+    if len(labels) != len(p) or (frame is not None and len(frame) != len(labels)):
+        rows = "" if frame is None else f", {len(frame)} rows in frame"
+        raise DataError(
+            f"evaluation: {len(labels)} labels, {len(p)} probabilities{rows}. "
+            "Fix: pass one probability (and one frame row) per label."
+        )
+    if pd.isna(labels).any() or not np.isin(labels, (0, 1)).all():
+        raise DataError(
+            "evaluation: labels must be 0/1 without missing values (got "
+            f"{sorted(set(map(str, pd.unique(labels))))[:5]}). Fix: map the target to 0/1 first."
+        )
+    if not np.isfinite(p).all():
+        raise DataError(
+            "evaluation: probabilities hold NaN or infinite values. Fix: score with "
+            "bundle.predict_proba on rows that pass the model's schema."
+        )
+    return labels.astype(np.int64), p
+
+
+def _metric_notes(
+    metrics: Mapping[str, Any], intervals: Mapping[str, ConfidenceInterval]
+) -> list[str]:
+    notes = [
+        f"{name} is undefined: {reason}."
+        for name, reason in metrics.get("undefined_metrics", {}).items()
+    ]
+    for interval in intervals.values():
+        if interval.reason and interval.estimate is not None:
+            notes.append(f"No interval for {interval.metric}: {interval.reason}.")
+        elif interval.skipped and interval.estimate is not None:
+            notes.append(
+                f"{interval.skipped} of {interval.resamples} bootstrap resamples drew a single "
+                f"class and were skipped; the {interval.metric} interval rests on the other "
+                f"{interval.used}."
+            )
+    return notes
+
+
+def _draw_plots(
+    labels: np.ndarray[Any, Any],
+    p: np.ndarray[Any, Any],
+    threshold: float,
+    metrics: Mapping[str, Any],
+    intervals: Mapping[str, ConfidenceInterval],
+    out: Path,
+    options: ReportOptions,
+    notes: list[str],
+    *,
+    bins: int,
+) -> dict[str, Path]:
+    from mlsys.evaluation import _plots as plots
+
+    dpi = options.dpi
+    draw: dict[str, Callable[[Path], Path]] = {
+        "roc": lambda f: plots.plot_roc(labels, p, f, interval=intervals.get("roc_auc"), dpi=dpi),
+        "precision_recall": lambda f: plots.plot_precision_recall(
+            labels, p, f, interval=intervals.get("pr_auc"), dpi=dpi
+        ),
+        "calibration": lambda f: plots.plot_calibration(labels, p, f, bins=bins, dpi=dpi),
+        "gains_lift": lambda f: plots.plot_gains_lift(labels, p, f, dpi=dpi),
+        "score_distribution": lambda f: plots.plot_score_distribution(
+            labels, p, f, threshold=threshold, dpi=dpi
+        ),
+        "threshold_analysis": lambda f: plots.plot_threshold_analysis(
+            labels, p, threshold, f, dpi=dpi
+        ),
+        "confusion_matrix": lambda f: plots.plot_confusion_matrix(
+            metrics["confusion_matrix"], f, threshold=threshold, dpi=dpi
+        ),
+    }
+    drawn = {}
+    for name, reason in plots.plot_availability(labels).items():
+        if reason:
+            notes.append(f"The {name.replace('_', ' ')} plot is not drawn: {reason}.")
+            continue
+        drawn[name] = draw[name](out / f"{name}.png")
+    return drawn
+
+
+def _file_key(plot: str) -> str:
+    # "confusion_matrix" names the JSON counts; its picture is "confusion_matrix_png".
+    return f"{plot}_png" if plot == "confusion_matrix" else plot
+
+
+def _segments(
+    labels: np.ndarray[Any, Any],
+    p: np.ndarray[Any, Any],
+    threshold: float,
+    frame: pd.DataFrame | None,
+    options: ReportOptions,
+) -> SegmentReport:
+    from mlsys.errors import SchemaError
+
+    column = options.segment_column
+    assert column is not None
+    if frame is None:
+        raise ConfigError(
+            f"evaluation.report.segment_column='{column}' needs the scored rows. "
+            "Fix: pass frame= to write_evaluation_report (the rows as read), or unset it."
+        )
+    if column not in frame.columns:
+        raise SchemaError(
+            f"evaluation.report.segment_column: column '{column}' is not in the scored rows "
+            f"(columns: {list(map(str, frame.columns))}). Fix: name one of those columns."
+        )
+    return segment_breakdown(
+        frame[column].to_numpy(),
+        labels,
+        p,
+        threshold,
+        column=column,
+        max_segments=options.max_segments,
+        min_positives=options.min_positives,
+        min_negatives=options.min_negatives,
+    )
+
+
+def _explain(
+    labels: np.ndarray[Any, Any],
+    frame: pd.DataFrame | None,
+    bundle: ModelBundle | None,
+    options: ReportOptions,
+    out: Path,
+    files: dict[str, Path],
+    timer: _Timer,
+) -> tuple[FeatureImportance | None, ShapSummary | None]:
+    from mlsys.evaluation import _explain as explain
+
+    importance = shap_summary = None
+    if options.importance:
+        with timer("importance"):
+            importance = explain.feature_importance(
+                bundle,
+                frame,
+                labels,
+                rows=options.importance_rows,
+                repeats=options.importance_repeats,
+                seed=options.seed,
+            )
+            if importance.values:
+                files["feature_importance"] = _write_json(
+                    out / "feature_importance.json", importance.to_dict()
+                )
+                if options.plots:
+                    files["feature_importance_png"] = explain.plot_importance(
+                        importance,
+                        out / "feature_importance.png",
+                        options.top_features,
+                        dpi=options.dpi,
+                    )
+    if options.shap:
+        with timer("shap"):
+            shap_summary = explain.shap_summary(
+                bundle, frame, rows=options.shap_rows, seed=options.seed
+            )
+            if shap_summary.mean_abs:
+                files["shap"] = _write_json(out / "shap_summary.json", shap_summary.to_dict())
+                if options.plots:
+                    files["shap_png"] = explain.plot_shap_summary(
+                        shap_summary,
+                        out / "shap_summary.png",
+                        options.top_features,
+                        dpi=options.dpi,
+                    )
+    return importance, shap_summary
+
+
+def _model_facts(
+    threshold: float, bundle: ModelBundle | None, metadata: Mapping[str, Any] | None
+) -> dict[str, Any]:
+    """Rows of the report's model section, in display order."""
+    facts: dict[str, Any] = {}
+    if bundle is not None:
+        meta = bundle.metadata
+        data = meta.get("data") if isinstance(meta.get("data"), Mapping) else {}
+        facts.update(
+            name=meta.get("name"),
+            model_class=type(bundle.model).__name__,
+            calibration=type(bundle.calibrator).__name__,
+            features=type(bundle.features).__name__,
+            trained_at=meta.get("trained_at"),
+            data_sha256=(data or {}).get("sha256"),
+            training_data=(data or {}).get("source"),
+            mlsys_version=meta.get("mlsys_version"),
+        )
+    facts.update(dict(metadata or {}))
+    facts["threshold"] = float(threshold)
+    facts["report_written_at"] = datetime.now(UTC).isoformat(timespec="seconds")
+    return {k: v for k, v in facts.items() if v is not None}
+
+
+def _jsonable(value: Any) -> Any:
+    """NaN and infinities become ``None``: the files stay strict JSON."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.generic):
+        return _jsonable(value.item())
+    return value
+
+
+def _write_json(path: Path, payload: Mapping[str, Any]) -> Path:
+    text = json.dumps(_jsonable(payload), indent=2, sort_keys=True, allow_nan=False)
+    path.write_text(text + "\n")
+    return path
+
+
+def embed_png(path: Path) -> str:
+    """A ``data:`` URI of a PNG file, for an ``<img src>`` that needs no other file."""
+    return "data:image/png;base64," + base64.b64encode(path.read_bytes()).decode("ascii")
+
+
+def escape(value: Any) -> str:
+    """HTML-escaped text of a value."""
+    return html.escape(str(value))
