@@ -29,6 +29,14 @@ setup: $(VENV) ## Install uv if missing and sync .venv from uv.lock
 train: $(VENV) ## Train the default model on data/leads.csv (extra overrides: ARGS="model=catboost")
 	$(RUN) python -m mlsys.train $(ARGS)
 
+.PHONY: new-experiment
+new-experiment: $(VENV) ## Scaffold conf/experiment/NAME.yaml (make new-experiment NAME=q4_catboost)
+	$(RUN) python -m mlsys.new experiment $(NAME) $(ARGS)
+
+.PHONY: new-model
+new-model: $(VENV) ## Scaffold a model class, conf/model/NAME.yaml and its test (NAME=extra_trees)
+	$(RUN) python -m mlsys.new model $(NAME) $(ARGS)
+
 .PHONY: test
 test: lint format-check typecheck pytest ## Every CI gate: lint, format, types, all tests (what .ci/run runs)
 
