@@ -64,7 +64,7 @@ class CsvSource:
         self,
         path: str,
         target: str,
-        positive_label: str = "1",
+        positive_label: str | int | bool = "1",
         name: str | None = None,
         sep: str = ",",
         id_column: str | None = None,
