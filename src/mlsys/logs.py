@@ -209,7 +209,9 @@ def _short(key: str, value: Any) -> str:
     """Terminal-friendly value: a run directory by its name, an MLflow id by 8 characters."""
     text = str(value)
     if key == "run_id" and ("/" in text or os.sep in text):
-        return PurePath(text).name
+        path = PurePath(text)
+        # A sweep trial's directory is its job number: keep the sweep's name with it.
+        return f"{path.parent.name}/{path.name}" if path.name.isdigit() else path.name
     if key == "mlflow_run_id" and len(text) > 8:
         return text[:8]
     return text

@@ -119,6 +119,10 @@ def test_text_on_a_terminal_is_coloured_and_concise(monkeypatch: pytest.MonkeyPa
     line = tty.getvalue().rstrip("\n")
     assert "\033[33mWARNING\033[0m" in line
     assert line.endswith("mlsys.test.emit: Stage <fit>  [run=09-46-46-756243 model=7]")
+    trial = io.StringIO()
+    with log_context(run_id="/tmp/outputs/multirun/2026-11-26/10-00-00/3"):
+        _emit(ConsoleHandler(trial, fmt="text"), "trial")
+    assert trial.getvalue().rstrip("\n").endswith("[run=10-00-00/3]")
     monkeypatch.setenv("NO_COLOR", "1")
     plain = _Tty()
     _emit(ConsoleHandler(plain, fmt="text"), "x")
