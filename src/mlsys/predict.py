@@ -1,0 +1,123 @@
+"""``python -m mlsys.predict`` (``ml-predict``): score a CSV or Parquet file of any size.
+
+    python -m mlsys.predict new_leads.csv -o scores.csv                    # the champion
+    python -m mlsys.predict new_leads.parquet -o scores.parquet --model 3  # registry version 3
+    python -m mlsys.predict leads.csv -o s.csv --model outputs/2026-11-26/10-00-00-000000
+
+Reads the input in chunks (``--chunk-size`` rows), checks every row against the model's
+schema, and writes the id column (or ``row``), ``probability``, ``decision`` and
+``model_version``. Rejected rows go to ``<output stem>.rejects.csv`` with the reason. A file
+with a header and no rows gives an empty output and a summary of 0 rows.
+
+Exit codes: 0 scored (rejects included: see the summary), 2 bad input or model (one message
+names the problem and the fix), 1 anything else. ``--verbose`` shows tracebacks.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
+
+from mlsys.errors import MlsysError
+from mlsys.logs import configure_logging
+
+__all__ = ["add_model_arguments", "main"]
+
+log = logging.getLogger("mlsys.predict")
+
+
+def add_model_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--model``, ``--name`` and ``--tracking-uri``: the options both scoring CLIs share."""
+    parser.add_argument(
+        "--model",
+        default="champion",
+        help="champion (default) or another alias, a registry version (3, models:/name/3), "
+        "a run (runs:/<id> or the id), a model.joblib or a training run directory",
+    )
+    parser.add_argument(
+        "--name", default="conversion", help="registered model name (the training `name`)"
+    )
+    parser.add_argument(
+        "--tracking-uri",
+        default=None,
+        help="MLflow store (default: MLFLOW_TRACKING_URI, else outputs/mlflow.db)",
+    )
+    parser.add_argument("--verbose", action="store_true", help="log details, show tracebacks")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m mlsys.predict",
+        description="Score a CSV or Parquet file with a registered or saved model.",
+    )
+    parser.add_argument("input", type=Path, help="CSV (.csv, .csv.gz, ...) or Parquet file")
+    parser.add_argument(
+        "-o", "--output", type=Path, required=True, help="scores file: .csv or .parquet"
+    )
+    add_model_arguments(parser)
+    parser.add_argument(
+        "--chunk-size", type=int, default=50_000, help="rows per chunk (bounds memory)"
+    )
+    parser.add_argument(
+        "--threshold", type=float, default=None, help="decision threshold (default: the model's)"
+    )
+    parser.add_argument(
+        "--rejects",
+        type=Path,
+        default=None,
+        help="rejected rows (default: <output stem>.rejects.csv)",
+    )
+    parser.add_argument("--summary-json", type=Path, default=None, help="also write the summary")
+    parser.add_argument(
+        "--id-column", default=None, help="column identifying a row (default: the model's)"
+    )
+    parser.add_argument("--sep", default=",", help="CSV field separator of the input")
+    parser.add_argument(
+        "--na-values",
+        default="",
+        help="extra comma-separated strings meaning missing in a CSV (pandas' defaults apply)",
+    )
+    parser.add_argument(
+        "--no-progress", action="store_true", help="no progress bar even on a terminal"
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Score one file; returns the exit code."""
+    args = _parser().parse_args(argv)
+    configure_logging("INFO" if args.verbose else "WARNING")  # the summary goes to stdout
+    from mlsys.scoring import resolve_model, score_file
+
+    try:
+        model = resolve_model(args.model, name=args.name, tracking_uri=args.tracking_uri)
+        log.info("Scoring with %s (%s)", model.label, model.source)
+        summary = score_file(
+            args.input,
+            args.output,
+            model,
+            rejects=args.rejects,
+            chunk_size=args.chunk_size,
+            threshold=args.threshold,
+            id_column=args.id_column,
+            sep=args.sep,
+            na_values=[v for v in args.na_values.split(",") if v],
+            progress=sys.stderr.isatty() and not args.no_progress,
+        )
+        if args.summary_json is not None:
+            summary.write_json(args.summary_json)
+    except MlsysError as exc:
+        if args.verbose:
+            traceback.print_exc()
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(summary.render())
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

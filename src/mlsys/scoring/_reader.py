@@ -1,0 +1,348 @@
+"""Read a CSV or Parquet file of any size as a stream of fixed-size chunks.
+
+Memory is bounded by the chunk size, not the file size: CSV is parsed by Arrow's streaming
+reader (every column as text, so one bad value rejects one row instead of failing the file),
+Parquet with ``ParquetFile.iter_batches``. Each chunk carries the 1-based data row number of
+each of its rows (the header is not a row), so a rejected or scored row can be found again in
+the input.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.csv as pcsv
+import pyarrow.parquet as pq
+
+from mlsys.errors import DataError
+
+__all__ = [
+    "NA_VALUES",
+    "Chunk",
+    "CsvReader",
+    "Malformed",
+    "ParquetReader",
+    "TableReader",
+    "open_table",
+]
+
+IntArray = np.ndarray[Any, np.dtype[np.int64]]
+
+#: pandas' default missing-value markers, so a file scores with the NAs it was trained with.
+NA_VALUES: tuple[str, ...] = (
+    "",
+    "#N/A",
+    "#N/A N/A",
+    "#NA",
+    "-1.#IND",
+    "-1.#QNAN",
+    "-NaN",
+    "-nan",
+    "1.#IND",
+    "1.#QNAN",
+    "<NA>",
+    "N/A",
+    "NA",
+    "NULL",
+    "NaN",
+    "None",
+    "n/a",
+    "nan",
+    "null",
+)
+PARQUET_SUFFIXES = (".parquet", ".pq")
+_COMPRESSION = {".gz": "gzip", ".bz2": "bz2", ".zst": "zstd"}
+#: Arrow parses this many bytes at a time; chunks are assembled from these blocks.
+_BLOCK_BYTES = 4 << 20
+
+
+@dataclass(frozen=True)
+class Malformed:
+    """A CSV line that could not be split into the header's fields."""
+
+    row: int
+    reason: str
+
+
+@dataclass
+class Chunk:
+    """Consecutive rows of the input with every input column, as read.
+
+    Attributes:
+        table: The rows; CSV columns are text, Parquet columns keep their types.
+        rows: 1-based data row number of each row of ``table``.
+        malformed: Lines skipped since the previous chunk because they were not valid CSV.
+    """
+
+    table: pa.Table
+    rows: IntArray
+    malformed: list[Malformed] = field(default_factory=list)
+
+
+class TableReader(Protocol):
+    """A file read in chunks: its columns, its chunks, and how far reading has got."""
+
+    path: Path
+    columns: list[str]
+    types: dict[str, pa.DataType]
+    #: Progress is counted in ``unit`` (``rows`` or ``B``) up to ``total`` (``None``: unknown).
+    total: int | None
+    unit: str
+
+    def position(self) -> int:
+        """Progress so far, in ``unit``."""
+        ...
+
+    def chunks(self) -> Iterator[Chunk]:
+        """The file's rows, ``chunk_size`` at a time (the last chunk may be shorter)."""
+        ...
+
+
+def open_table(
+    path: str | Path,
+    *,
+    chunk_size: int = 50_000,
+    sep: str = ",",
+    na_values: Sequence[str] = (),
+    what: str = "input",
+) -> TableReader:
+    """A chunked reader for a CSV (optionally .gz/.bz2/.zst) or Parquet file.
+
+    Args:
+        path: The file; ``.parquet`` / ``.pq`` is read as Parquet, anything else as CSV.
+        chunk_size: Rows per chunk.
+        sep: CSV field separator.
+        na_values: Extra CSV strings meaning "missing", on top of :data:`NA_VALUES`.
+        what: How error messages name the file (``input``, ``--data``).
+
+    Raises:
+        DataError: The file is missing, empty (no header) or not a CSV / Parquet file.
+
+    Example:
+        >>> reader = open_table("leads.csv", chunk_size=10_000)  # doctest: +SKIP
+        >>> sum(len(chunk.rows) for chunk in reader.chunks())  # doctest: +SKIP
+        20000
+    """
+    source = Path(path).expanduser()
+    if chunk_size < 1:
+        raise DataError(f"--chunk-size: must be at least 1, got {chunk_size}.")
+    if not source.is_file():
+        kind = "a directory" if source.is_dir() else "not found"
+        raise DataError(
+            f"{what}: '{source}' is {kind} (looked at '{source.resolve()}'). "
+            "Fix: pass an existing CSV or Parquet file."
+        )
+    if source.suffix.lower() in PARQUET_SUFFIXES:
+        return ParquetReader(source, chunk_size, what)
+    return CsvReader(source, chunk_size, sep, na_values, what)
+
+
+class CsvReader:
+    """Arrow's streaming CSV reader, every column as text, re-chunked to ``chunk_size`` rows.
+
+    Lines with the wrong number of fields are skipped by the parser and reported as
+    :class:`Malformed` with their row number (single-threaded parsing keeps line numbers).
+    """
+
+    unit = "B"
+
+    def __init__(
+        self, path: Path, chunk_size: int, sep: str, na_values: Sequence[str], what: str
+    ) -> None:
+        self.path = path
+        self.chunk_size = chunk_size
+        self.sep = sep
+        self.na_values = [*NA_VALUES, *na_values]
+        self.what = what
+        self.total: int | None = path.stat().st_size
+        self._raw: pa.NativeFile | None = None
+        self.columns = self._header()
+        self.types: dict[str, pa.DataType] = {c: pa.string() for c in self.columns}
+
+    def position(self) -> int:
+        """Bytes of the file consumed so far (compressed bytes for compressed files)."""
+        return self._raw.tell() if self._raw is not None and not self._raw.closed else 0
+
+    @contextlib.contextmanager
+    def _stream(self) -> Iterator[pa.NativeFile]:
+        raw = pa.OSFile(str(self.path))
+        codec = _COMPRESSION.get(self.path.suffix.lower())
+        self._raw = raw
+        try:
+            yield pa.CompressedInputStream(raw, codec) if codec else raw
+        finally:
+            raw.close()
+
+    def _header(self) -> list[str]:
+        try:
+            with self._stream() as stream:
+                reader = pcsv.open_csv(
+                    stream,
+                    read_options=pcsv.ReadOptions(use_threads=False, block_size=1 << 20),
+                    parse_options=pcsv.ParseOptions(
+                        delimiter=self.sep,
+                        newlines_in_values=True,
+                        invalid_row_handler=lambda row: "skip",
+                    ),
+                )
+                names = [str(name) for name in reader.schema.names]
+        except pa.ArrowInvalid as exc:
+            if "Empty CSV file" in str(exc):
+                raise DataError(
+                    f"{self.what}: '{self.path}' is empty (no header line). Fix: pass a CSV with "
+                    "a header line naming the model's columns."
+                ) from exc
+            raise DataError(f"{self.what}: '{self.path}' is not a readable CSV ({exc}).") from exc
+        if len(names) == 1 and self.sep != ";" and ";" in names[0]:
+            raise DataError(
+                f"--sep: '{self.path}' parsed as a single column '{names[0]}'. "
+                "Fix: pass --sep ';' (or the file's real separator)."
+            )
+        return names
+
+    def chunks(self) -> Iterator[Chunk]:
+        """Chunks of exactly ``chunk_size`` rows, except the last."""
+        skipped: list[pcsv.InvalidRow] = []
+
+        def on_invalid(row: pcsv.InvalidRow) -> str:
+            skipped.append(row)
+            return "skip"
+
+        numbering = _RowNumbering()
+        with self._stream() as stream:
+            reader = pcsv.open_csv(
+                stream,
+                read_options=pcsv.ReadOptions(use_threads=False, block_size=_BLOCK_BYTES),
+                parse_options=pcsv.ParseOptions(
+                    delimiter=self.sep, newlines_in_values=True, invalid_row_handler=on_invalid
+                ),
+                convert_options=pcsv.ConvertOptions(
+                    column_types=self.types,
+                    null_values=self.na_values,
+                    strings_can_be_null=True,
+                    quoted_strings_can_be_null=True,
+                ),
+            )
+            pending: list[pa.RecordBatch] = []
+            size = 0
+            for batch in self._batches(reader):
+                pending.append(batch)
+                size += batch.num_rows
+                while size >= self.chunk_size:
+                    table = pa.Table.from_batches(pending)
+                    rest = table.slice(self.chunk_size)
+                    pending, size = rest.to_batches(), rest.num_rows
+                    yield self._chunk(table.slice(0, self.chunk_size), numbering, skipped)
+            if size or skipped or numbering.waiting:
+                table = pa.Table.from_batches(pending, schema=reader.schema)
+                yield self._chunk(table, numbering, skipped, last=True)
+
+    def _batches(self, reader: pcsv.CSVStreamingReader) -> Iterator[pa.RecordBatch]:
+        while True:
+            try:
+                yield reader.read_next_batch()
+            except StopIteration:
+                return
+            except pa.ArrowInvalid as exc:
+                raise DataError(
+                    f"{self.what}: '{self.path}' cannot be read as CSV with separator "
+                    f"{self.sep!r} ({exc}). Fix: re-save it as UTF-8 CSV, or pass --sep."
+                ) from exc
+
+    def _chunk(
+        self,
+        table: pa.Table,
+        numbering: _RowNumbering,
+        skipped: list[pcsv.InvalidRow],
+        last: bool = False,
+    ) -> Chunk:
+        numbering.skip(
+            [
+                Malformed(
+                    row=(line.number - 1) if line.number else 0,
+                    reason=(
+                        f"malformed line: expected {line.expected_columns} fields, got "
+                        f"{line.actual_columns}: {line.text[:200]}"
+                    ),
+                )
+                for line in skipped
+            ]
+        )
+        skipped.clear()
+        rows = numbering.next(table.num_rows)
+        until = None if last or not len(rows) else int(rows[-1])
+        return Chunk(table=table, rows=rows, malformed=numbering.release(until))
+
+
+class _RowNumbering:
+    """Data row numbers of parsed rows, counting the malformed lines skipped between them.
+
+    The parser reports a malformed line when it parses its block, possibly before the rows in
+    front of it are handed out; it is kept back until the chunk that reaches its row.
+    """
+
+    def __init__(self) -> None:
+        self.parsed = 0
+        self.skipped = np.zeros(0, dtype=np.int64)
+        self.waiting: list[Malformed] = []
+
+    def skip(self, lines: list[Malformed]) -> None:
+        if lines:
+            rows = np.asarray([m.row for m in lines], dtype=np.int64)
+            self.skipped = np.sort(np.concatenate([self.skipped, rows]))
+            self.waiting.extend(lines)
+
+    def release(self, until: int | None) -> list[Malformed]:
+        """Malformed lines before row ``until`` (all of them for ``None``), in row order."""
+        ready = [m for m in self.waiting if until is None or m.row < until]
+        self.waiting = [m for m in self.waiting if until is not None and m.row >= until]
+        return sorted(ready, key=lambda m: m.row)
+
+    def next(self, n: int) -> IntArray:
+        ordinals = np.arange(self.parsed + 1, self.parsed + n + 1, dtype=np.int64)
+        self.parsed += n
+        if not len(self.skipped):
+            return ordinals
+        # The j-th skipped row (0-based) has skipped[j] - j - 1 parsed rows before it.
+        before = self.skipped - np.arange(len(self.skipped))
+        return ordinals + np.searchsorted(before, ordinals, side="right")
+
+
+class ParquetReader:
+    """Record batches of ``chunk_size`` rows; memory is bounded by one row group."""
+
+    unit = "rows"
+
+    def __init__(self, path: Path, chunk_size: int, what: str) -> None:
+        self.path = path
+        self.chunk_size = chunk_size
+        try:
+            self._file = pq.ParquetFile(path)
+        except (pa.ArrowInvalid, OSError) as exc:
+            raise DataError(
+                f"{what}: '{path}' is not a readable Parquet file ({exc}). Fix: pass a valid "
+                ".parquet file, or a CSV (any other extension is read as CSV)."
+            ) from exc
+        schema = self._file.schema_arrow
+        self.columns = [str(name) for name in schema.names]
+        self.types = {str(f.name): f.type for f in schema}
+        self.total: int | None = self._file.metadata.num_rows
+        self._done = 0
+
+    def position(self) -> int:
+        """Rows read so far."""
+        return self._done
+
+    def chunks(self) -> Iterator[Chunk]:
+        """The file's record batches as chunks."""
+        for batch in self._file.iter_batches(batch_size=self.chunk_size):
+            table = pa.Table.from_batches([batch])
+            rows = np.arange(self._done + 1, self._done + table.num_rows + 1, dtype=np.int64)
+            self._done += table.num_rows
+            yield Chunk(table=table, rows=rows)

@@ -1,0 +1,104 @@
+"""Write tables chunk by chunk to CSV or Parquet, atomically.
+
+Rows go to a hidden temporary file beside the target (``.<name>.<pid>.tmp``); only
+:meth:`TableWriter.commit` renames it into place, so a run that fails or is killed never leaves
+a half-written file under the name a downstream job waits for.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from pathlib import Path
+from types import TracebackType
+
+import pyarrow as pa
+import pyarrow.csv as pcsv
+import pyarrow.parquet as pq
+
+from mlsys.errors import DataError
+
+__all__ = ["TableWriter", "output_format"]
+
+_FORMATS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
+
+
+def output_format(path: Path, *, what: str = "--output") -> str:
+    """``csv`` or ``parquet`` from the file extension; anything else is an error."""
+    found = _FORMATS.get(path.suffix.lower())
+    if found is None:
+        raise DataError(
+            f"{what}: cannot tell the format of '{path}' from its extension. Fix: end the name "
+            f"with one of {sorted(_FORMATS)}."
+        )
+    return found
+
+
+class TableWriter:
+    """Appends Arrow tables of one schema to a CSV or Parquet file, renamed into place at the end.
+
+    Args:
+        path: The final file; its extension picks the format.
+        schema: The columns every written table has.
+        what: How error messages name the file.
+
+    Example:
+        >>> with TableWriter(Path("scores.parquet"), schema) as out:  # doctest: +SKIP
+        ...     out.write(table)
+        ...     out.commit()
+    """
+
+    def __init__(self, path: Path, schema: pa.Schema, *, what: str = "--output") -> None:
+        self.path = path
+        self.schema = schema
+        self.format = output_format(path, what=what)
+        self.rows = 0
+        self.tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if self.format == "parquet":
+                self._writer: pq.ParquetWriter | pcsv.CSVWriter = pq.ParquetWriter(
+                    self.tmp, schema, compression="zstd"
+                )
+            else:
+                self._writer = pcsv.CSVWriter(
+                    str(self.tmp), schema, write_options=pcsv.WriteOptions(quoting_style="needed")
+                )
+        except OSError as exc:
+            raise DataError(f"{what}: cannot write '{path}' ({exc}).") from exc
+        self._open = True
+
+    def write(self, table: pa.Table) -> None:
+        """Append rows (an empty table writes nothing)."""
+        if table.num_rows:
+            self._writer.write_table(table.cast(self.schema))
+            self.rows += table.num_rows
+
+    def commit(self) -> Path:
+        """Finish the file and move it to its final name."""
+        self._close()
+        os.replace(self.tmp, self.path)
+        return self.path
+
+    def abort(self) -> None:
+        """Drop the temporary file; the target (if any) is left as it was."""
+        self._close()
+        with contextlib.suppress(FileNotFoundError):
+            self.tmp.unlink()
+
+    def _close(self) -> None:
+        if self._open:
+            self._open = False
+            self._writer.close()
+
+    def __enter__(self) -> TableWriter:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        if self._open or self.tmp.exists():
+            self.abort()
