@@ -223,6 +223,12 @@ def model_scaffold(layout: Layout, name: str) -> Scaffold:
         >>> scaffold = model_scaffold(Layout.find(), "extra_trees")  # doctest: +SKIP
     """
     validate_name(name, "model")
+    if not (layout.package / "__init__.py").is_file():
+        raise ConfigError(
+            f"--root: no src/mlsys package in '{layout.root}'; a model is written into a source "
+            "checkout of mlsys (an installed copy would lose it on upgrade). Fix: pass "
+            "--root /path/to/checkout."
+        )
     values = {"name": name, "class_name": class_name_for(name)}
     contrib, tests = layout.package / "models" / "contrib", layout.tests / "unit" / "models"
     files = {

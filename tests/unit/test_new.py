@@ -34,6 +34,14 @@ def project(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
+def source_project(project: Path) -> Path:
+    """The same with an (empty) src/mlsys package, where models are scaffolded."""
+    (project / "src" / "mlsys").mkdir(parents=True)
+    (project / "src" / "mlsys" / "__init__.py").write_text("")
+    return project
+
+
+@pytest.fixture
 def contrib_modules() -> Iterator[None]:
     yield
     for name in [m for m in sys.modules if m.startswith("mlsys.models.contrib.")]:
@@ -92,17 +100,18 @@ def test_existing_files_need_force(project: Path, capsys: pytest.CaptureFixture[
 
 
 def test_force_never_replaces_a_built_in_model(
-    project: Path, capsys: pytest.CaptureFixture[str]
+    source_project: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert main(["model", "xgboost", "--root", str(project), "--force"]) == 2
+    assert main(["model", "xgboost", "--root", str(source_project), "--force"]) == 2
     assert "not a scaffolded model" in capsys.readouterr().err
-    assert "mlsys.models.XGBoostModel" in (project / "conf" / "model" / "xgboost.yaml").read_text()
+    kept = (source_project / "conf" / "model" / "xgboost.yaml").read_text()
+    assert "mlsys.models.XGBoostModel" in kept
 
 
 def test_dry_run_prints_and_writes_nothing(
-    project: Path, capsys: pytest.CaptureFixture[str]
+    source_project: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert main(["model", "dry", "--root", str(project), "--dry-run"]) == 0
+    assert main(["model", "dry", "--root", str(source_project), "--dry-run"]) == 0
     out = capsys.readouterr().out
     for shown in (
         "src/mlsys/models/contrib/dry.py",
@@ -110,7 +119,7 @@ def test_dry_run_prints_and_writes_nothing(
         "tests/unit/models/contrib/test_dry.py",
     ):
         assert f"--- would write {shown}" in out
-        assert not (project / shown).exists()
+        assert not (source_project / shown).exists()
     assert "class DryModel(_Base):" in out
 
 
@@ -119,12 +128,13 @@ def test_dry_run_prints_and_writes_nothing(
     [
         (["model", "Bad-Name"], "model name 'Bad-Name' is not valid"),
         (["experiment", "ok", "--root", "/nonexistent/checkout"], "not an mlsys checkout"),
+        (["model", "ok", "--root", "{project}"], "no src/mlsys package"),
     ],
 )
 def test_bad_input_exits_2_with_one_line(
-    argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+    argv: list[str], message: str, project: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert main(argv) == 2
+    assert main([a.format(project=project) for a in argv]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: ")
     assert message in err
@@ -141,9 +151,9 @@ def test_without_root_it_writes_where_mlsys_reads_configs(
     assert (project / "conf" / "experiment" / "here.yaml").is_file()
 
 
-def test_generated_model_files_pass_the_linters(project: Path) -> None:
-    shutil.copy(REPO_ROOT / "pyproject.toml", project)  # the project's ruff settings
-    assert main(["model", "lint_me", "--root", str(project)]) == 0
+def test_generated_model_files_pass_the_linters(source_project: Path) -> None:
+    shutil.copy(REPO_ROOT / "pyproject.toml", source_project)  # the source_project's ruff settings
+    assert main(["model", "lint_me", "--root", str(source_project)]) == 0
     files = [
         "src/mlsys/models/contrib/lint_me.py",
         "tests/unit/models/contrib/test_lint_me.py",
@@ -153,7 +163,7 @@ def test_generated_model_files_pass_the_linters(project: Path) -> None:
     for command in (["check", *first_party], ["format", "--check"]):
         done = subprocess.run(
             [sys.executable, "-m", "ruff", *command, "--no-cache", *files],
-            cwd=project,
+            cwd=source_project,
             capture_output=True,
             text=True,
             check=False,
@@ -162,16 +172,17 @@ def test_generated_model_files_pass_the_linters(project: Path) -> None:
 
 
 @pytest.mark.usefixtures("contrib_modules")
-def test_generated_model_validates_and_fits(project: Path) -> None:
-    assert main(["model", "tiny_trees", "--root", str(project)]) == 0
-    module_path = project / "src" / "mlsys" / "models" / "contrib" / "tiny_trees.py"
+def test_generated_model_validates_and_fits(source_project: Path) -> None:
+    assert main(["model", "tiny_trees", "--root", str(source_project)]) == 0
+    module_path = source_project / "src" / "mlsys" / "models" / "contrib" / "tiny_trees.py"
     spec = importlib.util.spec_from_file_location("mlsys.models.contrib.tiny_trees", module_path)
     assert spec is not None
     assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module
     spec.loader.exec_module(module)
-    cfg = compose_config(["model=tiny_trees", "model.n_estimators=20"], config_dir=project / "conf")
+    overrides = ["model=tiny_trees", "model.n_estimators=20"]
+    cfg = compose_config(overrides, config_dir=source_project / "conf")
     validate_targets(cfg)
     model = instantiate_component(cfg.model, "model")
     assert type(model).__name__ == "TinyTreesModel"
