@@ -304,6 +304,8 @@ def test_access_log_lines_name_the_served_model(
     handler = ConsoleHandler(stream, fmt="json")
     serving = logging.getLogger("mlsys.serving")
     serving.addHandler(handler)
+    level = serving.level
+    serving.setLevel(logging.INFO)  # the app follows the process's logging setup
     try:
         with _client(bundles["logreg"]) as c:
             version = c.get("/model/info").json()["version"]
@@ -311,6 +313,7 @@ def test_access_log_lines_name_the_served_model(
             assert c.post("/predict", json={"nope": 1}).status_code == 422
     finally:
         serving.removeHandler(handler)
+        serving.setLevel(level)
     lines = [json.loads(line) for line in stream.getvalue().splitlines()]
     access = [x for x in lines if x["logger"] == "mlsys.serving.access"]
     assert [(x["method"], x["path"], x["status"]) for x in access] == [
