@@ -23,6 +23,9 @@ FAST_MODEL_OVERRIDES: dict[str, list[str]] = {
 MODEL_OPTIONS = tuple(FAST_MODEL_OVERRIDES)
 #: For tests about something else than tracking: skip MLflow (about 3 s a run).
 NO_TRACKING = ["tracker=none", "registry=none"]
+#: For tests about something else than the evaluation report: keep its metrics, intervals and
+#: HTML, skip its costly parts (plots, feature importance).
+FAST_REPORT = ["evaluation.report.plots=false", "evaluation.report.importance=false"]
 
 
 @pytest.fixture(scope="session")
@@ -34,7 +37,7 @@ def small_leads_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def leads_overrides(small_leads_csv: Path, tmp_path: Path) -> list[str]:
     """Overrides pointing the default data config at the small CSV, without tracking."""
-    return [f"data.path={small_leads_csv}", *NO_TRACKING]
+    return [f"data.path={small_leads_csv}", *NO_TRACKING, *FAST_REPORT]
 
 
 @pytest.fixture(autouse=True)

@@ -31,7 +31,7 @@ from sklearn.base import clone
 from mlsys.calibration import Calibrator, NoCalibration
 from mlsys.data import Dataset, DataSource
 from mlsys.errors import DataError, MlsysError, ModelError, TrackingError
-from mlsys.evaluation import Evaluator
+from mlsys.evaluation import Evaluator, ReportArtifacts
 from mlsys.features import FeatureTransformer, Rebalancer, categorical_columns
 from mlsys.logs import bind, log_context
 from mlsys.models import ConversionModel, ModelBundle
@@ -95,6 +95,7 @@ _STAGE_GROUPS = {
     "fit": "model",
     "calibrate": "calibration",
     "evaluate": "evaluation",
+    "report": "evaluation.report",
 }
 
 
@@ -199,6 +200,7 @@ class TrainingPipeline:
 
         with timer.stage("load"):
             dataset = self.data.load()
+            self._check_report_settings(dataset)
         with timer.stage("split"):
             splits = self.splitter.split(dataset)
             log.info("Split sizes: %s", splits.sizes())
@@ -255,13 +257,20 @@ class TrainingPipeline:
                 test.classification_report,
                 calibrated["test"],
             )
+        report = self._report_stage(dataset, splits, bundle, calibrated["test"], timer, artifacts)
         metadata = self._metadata(dataset, splits, timer.stages, started)
         # Written before tracking so the tracked artifacts hold it too (replay by run id).
         artifacts["metadata"] = _write_json(
             self.output_dir / "metadata.json", {**metadata, "stage_seconds": dict(timer.stages)}
         )
         run_id = self._track(
-            dataset, bundle, test.metrics, validation.metrics, metadata, timer, parts["test"][0]
+            dataset,
+            bundle,
+            {**test.metrics, **_interval_metrics(report)},
+            validation.metrics,
+            metadata,
+            timer,
+            parts["test"][0],
         )
         bind(mlflow_run_id=run_id)
         gate = None
@@ -319,6 +328,75 @@ class TrainingPipeline:
                 "champion gate. Offer it later: python -m mlsys.registry offer <run dir>.",
                 exc,
                 run_id,
+            )
+            return None
+
+    def _check_report_settings(self, dataset: Dataset) -> None:
+        """Fail before training, not after it, on a segment column the data lacks."""
+        options = self.evaluator.report
+        if options.enabled and options.segment_column is not None:
+            dataset.column(options.segment_column, purpose="evaluation.report.segment_column")
+        if options.enabled and options.plots:
+            from mlsys.evaluation._plots import prewarm
+
+            prewarm()
+
+    def _report_stage(
+        self,
+        dataset: Dataset,
+        splits: SplitIndices,
+        bundle: ModelBundle,
+        probabilities: np.ndarray[Any, Any],
+        timer: _Timer,
+        artifacts: dict[str, Path],
+    ) -> ReportArtifacts | None:
+        """Write the evaluation report of the test split, if enabled; add it to ``artifacts``."""
+        if not self.evaluator.report.enabled:
+            return None
+        with timer.stage("report"):
+            report = self._write_report(dataset, splits, bundle, probabilities)
+        if report is not None:
+            artifacts["report"] = report.html
+        return report
+
+    def _write_report(
+        self,
+        dataset: Dataset,
+        splits: SplitIndices,
+        bundle: ModelBundle,
+        probabilities: np.ndarray[Any, Any],
+    ) -> ReportArtifacts | None:
+        """The evaluation report of the test split, in ``<run dir>/report/``.
+
+        A failure is logged loudly and the run goes on: the model, metrics and predictions
+        are already on disk, and ``python -m mlsys.evaluate`` can write the report again.
+        """
+        from mlsys.evaluation import write_evaluation_report
+
+        rows = splits.test
+        try:
+            return write_evaluation_report(
+                dataset.target[rows],
+                probabilities,
+                bundle.threshold,
+                self.output_dir / "report",
+                frame=dataset.frame.iloc[rows].reset_index(drop=True),
+                bundle=bundle,
+                metadata={
+                    "name": self.name,
+                    "evaluated_on": f"test split of {dataset.name} ({len(rows):,} rows)",
+                    "run_dir": str(self.output_dir),
+                    "git_sha": git_sha(),
+                },
+                evaluator=self.evaluator,
+            )
+        except MlsysError:
+            raise
+        except Exception:
+            log.exception(
+                "REPORT FAILED: the run's model and metrics are complete in %s; write the report "
+                "again with python -m mlsys.evaluate, or set evaluation.report.enabled=false.",
+                self.output_dir,
             )
             return None
 
@@ -497,6 +575,18 @@ class TrainingPipeline:
                     self.output_dir,
                 )
                 return None
+
+
+def _interval_metrics(report: ReportArtifacts | None) -> dict[str, float]:
+    """Bootstrap bounds as tracked metrics: ``roc_auc_ci_low``, ``roc_auc_ci_high``, ..."""
+    if report is None:
+        return {}
+    out = {}
+    for name, interval in report.intervals.items():
+        if interval.low is not None and interval.high is not None:
+            out[f"{name}_ci_low"] = interval.low
+            out[f"{name}_ci_high"] = interval.high
+    return out
 
 
 def _rank_auc(y: np.ndarray[Any, Any], score: np.ndarray[Any, Any]) -> float:

@@ -401,6 +401,14 @@ def _tree_shap(model: Any, X: pd.DataFrame) -> tuple[FloatArray, str, str]:
 
 
 def _tree_explainer(fitted: Any, X: pd.DataFrame, name: str) -> tuple[FloatArray, str, str]:
+    categorical = getattr(fitted, "is_categorical_", None)
+    if categorical is not None and np.any(categorical):
+        columns = [str(c) for c, is_cat in zip(X.columns, categorical, strict=True) if is_cat]
+        raise _ShapUnavailableError(
+            f"SHAP: shap.TreeExplainer cannot read {name}'s native categorical splits (on "
+            f"{columns}). Fix: features=tabular (one-hot columns), or model=xgboost / "
+            "model=catboost, which compute SHAP values natively."
+        )
     with warnings.catch_warnings():
         # shap's import touches matplotlib APIs that warn about future deprecations.
         warnings.simplefilter("ignore")
@@ -449,7 +457,7 @@ def plot_shap_summary(
     that row's score up. Numeric columns are coloured from blue (low) to red (high) by rank;
     categorical ones are grey.
     """
-    from mlsys.evaluation._plots import _figure, _save
+    from mlsys.evaluation._plots import _figure, _save, _title
 
     if not summary.available:
         raise ValueError(f"no SHAP values to plot: {summary.reason}")
@@ -461,26 +469,17 @@ def plot_shap_summary(
         values = summary.values[:, j]
         column = summary.feature_values.iloc[:, j]
         numbers = pd.to_numeric(column, errors="coerce")
-        colours: Any = "#9a9a9a"
-        if numbers.notna().any() and numbers.nunique() > 1:
-            colours = numbers.rank(pct=True).fillna(0.5).to_numpy()
         jitter = rng.uniform(-0.28, 0.28, len(values))
-        ax.scatter(
-            values,
-            position + jitter,
-            s=5,
-            c=colours,
-            cmap="coolwarm",
-            vmin=0,
-            vmax=1,
-            linewidths=0,
-            alpha=0.8,
-        )
+        colour: dict[str, Any] = {"color": "#9a9a9a"}  # categorical: no order to colour by
+        if numbers.notna().any() and numbers.nunique() > 1:
+            rank = numbers.rank(pct=True).fillna(0.5).to_numpy()
+            colour = {"c": rank, "cmap": "coolwarm", "vmin": 0, "vmax": 1}
+        ax.scatter(values, position + jitter, s=5, linewidths=0, alpha=0.8, **colour)
     names = list(summary.columns[:shown])[::-1]
     ax.set_yticks(range(shown), [n if len(n) <= 28 else n[:27] + "…" for n in names])
     ax.axvline(0, color="#555555", lw=0.8)
     ax.tick_params(labelsize=7)
     ax.set_xlabel(f"SHAP value ({summary.output}); blue = low, red = high value", fontsize=8)
-    ax.set_title(f"SHAP summary, {summary.rows} rows", fontsize=9)
+    _title(ax, f"SHAP summary, {summary.rows} rows")
     fig.subplots_adjust(left=0.3, right=0.97, bottom=0.65 / height, top=1 - 0.3 / height)
     return _save(fig, path)

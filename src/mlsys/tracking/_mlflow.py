@@ -164,6 +164,9 @@ class MlflowTracker:
             mlflow.log_metrics({f"seconds_{k}": v for k, v in record.timings.items()})
             self._log_dataset(record)
             mlflow.log_artifacts(str(record.output_dir))
+            if (record.output_dir / "report" / "report.html").is_file():
+                # The evaluation report is one self-contained page among the artifacts.
+                mlflow.set_tag("mlsys.report", "report/report.html")
             if self.log_model:
                 self._log_model(record)
             run_id: str = run.info.run_id
