@@ -58,20 +58,24 @@ integration: $(VENV) ## Integration tests only (CLI subprocesses, real data, ser
 
 .PHONY: lint
 lint: $(VENV) ## ruff check
-	$(RUN) ruff check src tests benchmarks serving
+	$(RUN) ruff check src tests benchmarks serving infra/scripts
 
 .PHONY: format-check
 format-check: $(VENV) ## ruff format --check
-	$(RUN) ruff format --check src tests benchmarks serving
+	$(RUN) ruff format --check src tests benchmarks serving infra/scripts
 
 .PHONY: format
 format: $(VENV) ## Apply ruff format and safe lint fixes
-	$(RUN) ruff format src tests benchmarks serving
-	$(RUN) ruff check --fix src tests benchmarks serving
+	$(RUN) ruff format src tests benchmarks serving infra/scripts
+	$(RUN) ruff check --fix src tests benchmarks serving infra/scripts
 
 .PHONY: typecheck
 typecheck: $(VENV) ## mypy --strict on src
 	$(RUN) mypy --strict src
+
+.PHONY: infra-check
+infra-check: $(VENV) ## Validate infra/ and .github/workflows/ offline (schemas, promtool, terraform fmt)
+	$(RUN) pytest tests/integration/test_infra.py $(ARGS)
 
 .PHONY: data
 data: $(VENV) ## Regenerate data/leads.csv (byte-identical) from the seeded generator
