@@ -404,6 +404,10 @@ def test_compose_stack_is_wired_together() -> None:
         assert (REPO_ROOT / build["dockerfile"]).resolve() == DOCKERFILE
         assert build["target"] in stages
         assert services[name]["environment"]["MLFLOW_TRACKING_URI"] == "http://mlflow:5000"
+    # Overrides given to `compose run train ...` are appended to the image's entry point.
+    (entrypoint,) = _instructions("train", "ENTRYPOINT")
+    assert services["train"]["entrypoint"][:3] == json.loads(entrypoint)
+    assert "tracker.required=true" in services["train"]["entrypoint"]
     for service in services.values():
         for volume in service.get("volumes", []):
             source = volume.split(":")[0]
