@@ -198,7 +198,7 @@ class CsvReader:
                     f"{self.what}: '{self.path}' is empty (no header line). Fix: pass a CSV with "
                     "a header line naming the model's columns."
                 ) from exc
-            raise DataError(f"{self.what}: '{self.path}' is not a readable CSV ({exc}).") from exc
+            raise self._unreadable(exc) from exc
         if len(names) == 1 and self.sep != ";" and ";" in names[0]:
             raise DataError(
                 f"--sep: '{self.path}' parsed as a single column '{names[0]}'. "
@@ -215,7 +215,7 @@ class CsvReader:
             return "skip"
 
         numbering = _RowNumbering()
-        with self._stream() as stream:
+        with self._stream() as stream, self._translated():
             reader = pcsv.open_csv(
                 stream,
                 read_options=pcsv.ReadOptions(use_threads=False, block_size=_BLOCK_BYTES),
@@ -243,17 +243,26 @@ class CsvReader:
                 table = pa.Table.from_batches(pending, schema=reader.schema)
                 yield self._chunk(table, numbering, skipped, last=True)
 
-    def _batches(self, reader: pcsv.CSVStreamingReader) -> Iterator[pa.RecordBatch]:
+    @staticmethod
+    def _batches(reader: pcsv.CSVStreamingReader) -> Iterator[pa.RecordBatch]:
         while True:
             try:
                 yield reader.read_next_batch()
             except StopIteration:
                 return
-            except pa.ArrowInvalid as exc:
-                raise DataError(
-                    f"{self.what}: '{self.path}' cannot be read as CSV with separator "
-                    f"{self.sep!r} ({exc}). Fix: re-save it as UTF-8 CSV, or pass --sep."
-                ) from exc
+
+    @contextlib.contextmanager
+    def _translated(self) -> Iterator[None]:
+        try:
+            yield
+        except pa.ArrowInvalid as exc:
+            raise self._unreadable(exc) from exc
+
+    def _unreadable(self, exc: Exception) -> DataError:
+        return DataError(
+            f"{self.what}: '{self.path}' cannot be read as CSV with separator {self.sep!r} "
+            f"({exc}). Fix: re-save it as UTF-8 CSV, or pass the right --sep."
+        )
 
     def _chunk(
         self,

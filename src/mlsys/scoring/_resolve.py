@@ -229,9 +229,9 @@ def _from_registry(
 
 
 def _from_run(reference: str, run_id: str, tracking_uri: str | None) -> ResolvedModel:
+    uri = _reachable_store(tracking_uri)
     from mlflow.exceptions import MlflowException
 
-    uri = _reachable_store(tracking_uri)
     client = _client(uri)
     with tempfile.TemporaryDirectory() as tmp:
         try:
