@@ -26,6 +26,18 @@ SECTIONS = (
     "notes",
 )
 
+_NAV = {
+    "model": "Model",
+    "metrics": "Metrics",
+    "confusion": "Confusion matrix",
+    "plots": "Plots",
+    "gains": "Gains",
+    "segments": "Segments",
+    "importance": "Importance",
+    "shap": "SHAP",
+    "notes": "Notes",
+}
+
 _CSS = """
 body{font:14px/1.5 -apple-system,BlinkMacSystemFont,"Segoe UI",Roboto,Helvetica,Arial,
 sans-serif;color:#1d2330;background:#f6f7f9;margin:0}
@@ -112,7 +124,7 @@ def render_html(
         f"<style>{_CSS}</style></head><body><main>",
         f"<h1>Evaluation report: {_e(name)}</h1>",
         f'<p class="lede">{_e(lede)}</p>',
-        "<nav>" + "".join(f'<a href="#{s}">{s.title()}</a>' for s in SECTIONS) + "</nav>",
+        "<nav>" + "".join(f'<a href="#{s}">{_NAV[s]}</a>' for s in SECTIONS) + "</nav>",
         _model_section(facts),
         _metrics_section(artifacts, options),
         _confusion_section(artifacts),
@@ -209,12 +221,13 @@ def _metrics_section(artifacts: ReportArtifacts, options: ReportOptions) -> str:
 def _help(key: str) -> str:
     if key in _METRIC_HELP:
         return _METRIC_HELP[key]
+    share = key.rsplit("_", 1)[-1].replace("pct", " %")
     if key.startswith("precision_at_"):
-        return f"Share of converters in the top {key.split('_')[2]} of leads by score."
+        return f"Share of converters in the top {share} of leads by score."
     if key.startswith("recall_at_"):
-        return f"Share of all converters found in the top {key.split('_')[2]} of leads."
+        return f"Share of all converters found in the top {share} of leads by score."
     if key.startswith("lift_at_"):
-        return f"Conversion rate of the top {key.split('_')[2]} over the base rate."
+        return f"Conversion rate of the top {share} of leads over the base rate."
     return ""
 
 

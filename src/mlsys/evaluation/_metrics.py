@@ -124,7 +124,9 @@ def binary_metrics(
         out[f"recall_at_{_pct(fraction)}pct"] = recall_at_k(labels, p, fraction) if both else None
     lift = f"lift_at_{_pct(lift_fraction)}pct"
     out[lift] = lift_at_k(labels, p, lift_fraction) if positives else None
-    tn, fp, fn, tp = skm.confusion_matrix(labels, decisions, labels=[0, 1]).ravel()
+    called, converted = decisions == 1, labels == 1
+    tp, fp = int((called & converted).sum()), int((called & ~converted).sum())
+    fn, tn = int((~called & converted).sum()), int((~called & ~converted).sum())
     out.update(
         threshold=float(threshold),
         precision=float(tp / (tp + fp)) if tp + fp else 0.0,
@@ -134,9 +136,13 @@ def binary_metrics(
         confusion_matrix={"tn": int(tn), "fp": int(fp), "fn": int(fn), "tp": int(tp)},
     )
     if out["f1"] is None:
-        undefined["f1"] = "no positive labels and no positive decisions: F1 is 0/0"
+        undefined.setdefault("f1", "no converters and no lead called: F1 is 0/0")
     if not both:
-        out["undefined"] = "labels hold a single class: ROC-AUC, PR-AUC and recall need both"
+        out["undefined"] = (
+            "labels hold a single class: ROC-AUC, PR-AUC and recall need both"
+            if n
+            else "no rows to evaluate"
+        )
     if undefined:
         out["undefined_metrics"] = {k: undefined[k] for k in out if k in undefined}
     return out
@@ -147,18 +153,20 @@ def _undefined_reasons(
 ) -> dict[str, str]:
     """Why each metric that cannot be computed on these labels is undefined."""
     if n == 0:
-        reason = "no rows to evaluate"
         names = ["positive_rate", "roc_auc", "pr_auc", "log_loss", "brier", "ece", "accuracy"]
         names += [f"precision_at_{_pct(f)}pct" for f in top_fractions]
-    elif positives in (0, n):
-        only = "no converters (every label is 0)" if positives == 0 else "only converters"
-        reason = f"{only} among {n} rows: this metric needs both classes"
-        names = ["roc_auc", "pr_auc"]
-    else:
+        names += [f"recall_at_{_pct(f)}pct" for f in top_fractions]
+        names += [f"lift_at_{_pct(lift_fraction)}pct", "recall", "f1"]
+        return dict.fromkeys(names, "no rows to evaluate")
+    if 0 < positives < n:
         return {}
-    names += [f"recall_at_{_pct(f)}pct" for f in top_fractions]
-    out = dict.fromkeys(names, reason)
+    only = "no converters (every label is 0)" if positives == 0 else "only converters"
+    both = f"{only} among {n} rows; it needs converters and non-converters"
+    out = dict.fromkeys(["roc_auc", "pr_auc"], both)
+    out.update(dict.fromkeys([f"recall_at_{_pct(f)}pct" for f in top_fractions], both))
     if positives == 0:
-        out[f"lift_at_{_pct(lift_fraction)}pct"] = f"{reason}; lift divides by the base rate 0"
-        out["recall"] = f"{reason}; recall divides by the number of converters, 0"
+        out[f"lift_at_{_pct(lift_fraction)}pct"] = (
+            f"{only} among {n} rows; lift divides by the base rate, 0"
+        )
+        out["recall"] = f"{only} among {n} rows; recall divides by the number of converters, 0"
     return out

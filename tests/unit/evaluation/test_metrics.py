@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from typing import Any
 
@@ -172,3 +173,50 @@ def test_metric_names_follow_the_fractions() -> None:
     for name in ("precision_at_5pct", "recall_at_25pct", "lift_at_10pct"):
         assert name in metrics
     assert metrics["threshold"] == 0.5
+
+
+def test_precision_recall_and_lift_at_10pct_by_hand() -> None:
+    # 20 leads, 5 converters (base rate 0.25); the top 10 % is rows 0 and 1, one converter.
+    y = np.array([1, 0, 1, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0])
+    p = np.linspace(0.99, 0.01, 20)
+
+    assert precision_at_k(y, p, 0.1) == 0.5
+    assert recall_at_k(y, p, 0.1) == pytest.approx(1 / 5)
+    assert lift_at_k(y, p, 0.1) == pytest.approx(0.5 / 0.25)
+    assert precision_at_k(y, p, 0.3) == pytest.approx(3 / 6)
+    assert recall_at_k(y, p, 0.5) == pytest.approx(4 / 5)
+    metrics = binary_metrics(y, p, 0.5, top_fractions=(0.1,), lift_fraction=0.1)
+    assert metrics["lift_at_10pct"] == pytest.approx(2.0)
+
+
+@pytest.mark.parametrize("label", [0, 1])
+def test_one_class_metrics_are_none_with_a_reason_per_metric(label: int) -> None:
+    y = np.full(8, label)
+    p = np.linspace(0.05, 0.95, 8)
+
+    metrics = binary_metrics(y, p, threshold=0.5, top_fractions=(0.25,), lift_fraction=0.25)
+
+    reasons = metrics["undefined_metrics"]
+    for name in ("roc_auc", "pr_auc", "recall_at_25pct"):
+        assert metrics[name] is None
+        assert "needs converters and non-converters" in reasons[name]
+    if label == 0:
+        assert metrics["lift_at_25pct"] is None
+        assert metrics["recall"] is None
+        assert "no converters (every label is 0) among 8 rows" in reasons["lift_at_25pct"]
+        assert "divides by the number of converters" in reasons["recall"]
+    else:
+        assert metrics["lift_at_25pct"] == 1.0
+        assert "only converters among 8 rows" in reasons["roc_auc"]
+    assert set(reasons) == {k for k, v in metrics.items() if v is None}
+    json.dumps(metrics, allow_nan=False)  # strict JSON: undefined is null, never NaN
+
+
+def test_no_rows_gives_every_label_metric_undefined() -> None:
+    metrics = binary_metrics(np.array([]), np.array([]), threshold=0.5)
+
+    assert metrics["n_rows"] == 0
+    assert metrics["undefined"] == "no rows to evaluate"
+    assert metrics["confusion_matrix"] == {"tn": 0, "fp": 0, "fn": 0, "tp": 0}
+    assert set(metrics["undefined_metrics"]) == {k for k, v in metrics.items() if v is None}
+    json.dumps(metrics, allow_nan=False)
