@@ -16,6 +16,7 @@ MLSYS_REQUIRE_INFRA_TOOLS=1 (set by .ci/run and ci.yml).
 from __future__ import annotations
 
 import fnmatch
+import importlib.util
 import json
 import os
 import re
@@ -61,10 +62,16 @@ PROMETHEUS_SERIES = frozenset({"up"})
 # --- helpers ---------------------------------------------------------------------------------
 
 
+_INSTALL = {
+    "promtool": "apt-get install prometheus",
+    "terraform": "see developer.hashicorp.com/terraform/install",
+}
+
+
 def _tool(name: str) -> str:
     path = shutil.which(name, path=str(BIN)) or shutil.which(name)
     if path is None:
-        reason = f"{name} is not installed (Debian: apt-get install prometheus / terraform)"
+        reason = f"{name} is not installed ({_INSTALL.get(name, 'install it')})"
         if os.environ.get("MLSYS_REQUIRE_INFRA_TOOLS") == "1":
             pytest.fail(f"{reason}, and MLSYS_REQUIRE_INFRA_TOOLS=1")
         pytest.skip(reason)
@@ -612,6 +619,16 @@ def test_cd_builds_the_dockerfile_targets_and_smoke_tests_before_tagging() -> No
 # --- the retrain summary -----------------------------------------------------------------------
 
 
+def _script(name: str) -> Any:
+    """A module of infra/scripts/, imported from its file (it is not a package)."""
+    spec = importlib.util.spec_from_file_location(name, INFRA / "scripts" / f"{name}.py")
+    assert spec
+    assert spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 @pytest.mark.parametrize(
     ("promoted", "reason", "outcome"),
     [
@@ -625,7 +642,12 @@ def test_cd_builds_the_dockerfile_targets_and_smoke_tests_before_tagging() -> No
     ],
 )
 def test_gate_report_reads_the_gates_decision(
-    promoted: bool, reason: str, outcome: str, tmp_path: Path
+    promoted: bool,
+    reason: str,
+    outcome: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     from mlsys.registry import GateDecision
 
@@ -644,23 +666,18 @@ def test_gate_report_reads_the_gates_decision(
     (run / "metrics.json").write_text(json.dumps({"roc_auc": 0.84, "threshold": 0.18}))
     (run / "metadata.json").write_text(json.dumps({"name": "conversion", "tracking_run_id": "r1"}))
     outputs, summary = tmp_path / "out", tmp_path / "summary.md"
-    env = {**os.environ, "GITHUB_OUTPUT": str(outputs), "GITHUB_STEP_SUMMARY": str(summary)}
-    script = INFRA / "scripts" / "gate_report.py"
-    done = subprocess.run(
-        [sys.executable, script, run], env=env, capture_output=True, text=True, check=False
-    )
-    _assert_ok(done)
+    monkeypatch.setenv("GITHUB_OUTPUT", str(outputs))
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    report = _script("gate_report")
+    assert report.main([str(run)]) == 0
     values = dict(line.split("=", 1) for line in outputs.read_text().splitlines())
     assert values["outcome"] == outcome
     assert values["version"] == "4"
     assert values["promoted"] == str(promoted).lower()
     assert values["run_id"] == "r1"
     assert "| roc_auc | 0.8400 | 0.8300 |" in summary.read_text()
-    missing = subprocess.run(
-        [sys.executable, script, tmp_path], env=env, capture_output=True, text=True, check=False
-    )
-    assert missing.returncode == 2
-    assert "gate.json is missing" in missing.stderr
+    assert report.main([str(tmp_path)]) == 2
+    assert "gate.json is missing" in capsys.readouterr().err
 
 
 # --- the serving image's command, last: its server booted while the tests above ran ----------
