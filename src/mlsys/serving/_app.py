@@ -335,12 +335,15 @@ def _access_log_middleware(app: Any, access_log_enabled: bool = True) -> Any:
                 await app(scope, receive, send_wrapper)
             finally:
                 elapsed = time.perf_counter() - start
-                route = scope.get("path", "")
+                # The route template, not the raw path, so that a route with path parameters
+                # keeps one Prometheus series. (Unmatched URLs never reach route middleware.)
+                route = scope.get("path_template") or scope.get("path", "")
                 if runtime is not None:
                     runtime.metrics.requests.labels(route, str(status["code"])).inc()
                     runtime.metrics.latency.labels(route).observe(elapsed)
                 if access_log_enabled and access_log.isEnabledFor(logging.INFO):
-                    _log_access(scope.get("method"), route, status["code"], elapsed, version)
+                    path = scope.get("path", "")
+                    _log_access(scope.get("method"), path, status["code"], elapsed, version)
 
     return middleware
 

@@ -100,6 +100,9 @@ def test_health_ready_info_metrics_schema(client: TestClient[Any], records: list
     client.post("/predict", json=records[0])
     metrics = client.get("/metrics").text
     assert 'mlsys_requests_total{route="/predict",status="200"}' in metrics
+    # Metrics are labelled by route template; scanned URLs never mint series of their own.
+    assert client.get("/wp-admin/setup.php").status_code == 404
+    assert "wp-admin" not in client.get("/metrics").text
     assert "mlsys_request_seconds_bucket" in metrics
     assert "mlsys_batch_size_bucket" in metrics
     assert "mlsys_model_info{" in metrics
