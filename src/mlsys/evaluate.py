@@ -439,10 +439,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Evaluate one file; returns the exit code."""
     args = _parser().parse_args(argv)
     configure_logging("INFO" if args.verbose else "WARNING")  # the summary goes to stdout
-    from mlsys.evaluation import ReportOptions
-    from mlsys.scoring import resolve_model
+    from mlsys.scoring import open_table
 
     try:
+        # A bad data file fails before the model and report libraries load.
+        open_table(args.data, chunk_size=args.chunk_size, sep=args.sep, what="data")
+        from mlsys.evaluation import ReportOptions
+        from mlsys.scoring import resolve_model
+
         options = ReportOptions(
             plots=not args.no_plots,
             bootstrap=args.bootstrap,

@@ -91,9 +91,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Score one file; returns the exit code."""
     args = _parser().parse_args(argv)
     configure_logging("INFO" if args.verbose else "WARNING")  # the summary goes to stdout
-    from mlsys.scoring import resolve_model, score_file
+    from mlsys.scoring import open_table, output_format
 
     try:
+        # A bad input or output name fails before the model libraries load.
+        output_format(args.output)
+        open_table(args.input, chunk_size=args.chunk_size, sep=args.sep)
+        from mlsys.scoring import resolve_model, score_file
+
         model = resolve_model(args.model, name=args.name, tracking_uri=args.tracking_uri)
         log.info("Scoring with %s (%s)", model.label, model.source)
         summary = score_file(

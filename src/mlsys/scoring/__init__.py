@@ -6,22 +6,29 @@ these pieces; a notebook can use them directly::
     from mlsys.scoring import resolve_model, score_file
 
     summary = score_file("new_leads.csv", "scores.parquet", resolve_model("champion"))
+
+Names are imported lazily, so a command line can reject a bad input file before it pays for
+importing the model libraries.
 """
 
 from __future__ import annotations
 
-from mlsys.scoring._batch import (
-    ChunkScorer,
-    ScoreStats,
-    ScoringSummary,
-    default_rejects_path,
-    iter_scored,
-    score_file,
-)
-from mlsys.scoring._reader import NA_VALUES, Chunk, Malformed, TableReader, open_table
-from mlsys.scoring._resolve import ResolvedModel, resolve_model
-from mlsys.scoring._rows import RowValidator, ValidatedChunk
-from mlsys.scoring._writer import TableWriter, output_format
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from mlsys.scoring._batch import (
+        ChunkScorer,
+        ScoreStats,
+        ScoringSummary,
+        default_rejects_path,
+        iter_scored,
+        score_file,
+    )
+    from mlsys.scoring._reader import NA_VALUES, Chunk, Malformed, TableReader, open_table
+    from mlsys.scoring._resolve import ResolvedModel, resolve_model
+    from mlsys.scoring._rows import RowValidator, ValidatedChunk
+    from mlsys.scoring._writer import TableWriter, output_format
 
 __all__ = [
     "NA_VALUES",
@@ -42,3 +49,33 @@ __all__ = [
     "resolve_model",
     "score_file",
 ]
+
+_LAZY = {
+    **dict.fromkeys(
+        [
+            "ChunkScorer",
+            "ScoreStats",
+            "ScoringSummary",
+            "default_rejects_path",
+            "iter_scored",
+            "score_file",
+        ],
+        "mlsys.scoring._batch",
+    ),
+    **dict.fromkeys(
+        ["NA_VALUES", "Chunk", "Malformed", "TableReader", "open_table"], "mlsys.scoring._reader"
+    ),
+    **dict.fromkeys(["ResolvedModel", "resolve_model"], "mlsys.scoring._resolve"),
+    **dict.fromkeys(["RowValidator", "ValidatedChunk"], "mlsys.scoring._rows"),
+    **dict.fromkeys(["TableWriter", "output_format"], "mlsys.scoring._writer"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'mlsys.scoring' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
