@@ -36,7 +36,7 @@ from mlsys.features import FeatureTransformer, Rebalancer, categorical_columns
 from mlsys.logs import bind, log_context
 from mlsys.models import ConversionModel, ModelBundle
 from mlsys.registry import Candidate, GateDecision, Promoter
-from mlsys.split import SplitIndices, Splitter
+from mlsys.split import SplitIndices, Splitter, TimeSplitter
 from mlsys.tracking import NullTracker, RunRecord, Tracker
 
 __all__ = ["TrainingPipeline", "TrainingResult"]
@@ -276,8 +276,7 @@ class TrainingPipeline:
         gate = None
         if run_id is not None and self.registry is not None:
             with timer.stage("registry"):
-                holdout = (dataset.sha256, splits.digests()["test"])
-                gate = self._offer(run_id, bundle, parts["test"], test.metrics, holdout)
+                gate = self._offer(run_id, bundle, parts["test"], test.metrics, dataset, splits)
                 bind(model_version=gate.version if gate else None)
         if gate is not None:
             artifacts["gate"] = _write_json(self.output_dir / "gate.json", gate.to_dict())
@@ -304,9 +303,17 @@ class TrainingPipeline:
         bundle: ModelBundle,
         holdout: tuple[pd.DataFrame, np.ndarray[Any, Any]],
         metrics: dict[str, Any],
-        holdout_id: tuple[str, str],
+        dataset: Dataset,
+        splits: SplitIndices,
     ) -> GateDecision | None:
         assert self.registry is not None
+        # A time split records its period, so that a model trained later on refreshed data can
+        # be compared with this one on test rows this one never saw.
+        period = (
+            self.splitter.period(dataset, splits)
+            if isinstance(self.splitter, TimeSplitter)
+            else ("", "")
+        )
         candidate = Candidate(
             run_id=run_id,
             bundle_path=self.output_dir / "model.joblib",
@@ -315,8 +322,10 @@ class TrainingPipeline:
             holdout_labels=holdout[1],
             metrics=metrics,
             evaluator=self.evaluator,
-            data_sha256=holdout_id[0],
-            test_split_sha256=holdout_id[1],
+            data_sha256=dataset.sha256,
+            test_split_sha256=splits.digests()["test"],
+            trained_until=period[0],
+            holdout_from=period[1],
         )
         try:
             return self.registry.offer(candidate)

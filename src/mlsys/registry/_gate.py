@@ -2,8 +2,11 @@
 
 Fair means the same rows: the champion is re-scored on the candidate's own untouched test split,
 at the champion's own threshold, with the same evaluator, and the two are compared on a
-configured primary metric with a minimum improvement and optional guard rails. A candidate
-trained on another schema (columns, kinds or target) is never compared: the gate refuses.
+configured primary metric with a minimum improvement and optional guard rails. The champion
+must never have seen those rows: either both runs share the holdout (same data file, same test
+indices), or the candidate's test rows are all dated after the last row the champion was fitted
+on (time splits on refreshed data). A candidate trained on another schema (columns, kinds or
+target) is never compared: the gate refuses.
 """
 
 from __future__ import annotations
@@ -67,10 +70,18 @@ class Candidate:
     evaluator: Evaluator
     data_sha256: str = ""
     test_split_sha256: str = ""
+    trained_until: str = ""
+    holdout_from: str = ""
 
     def holdout_key(self) -> str:
         """Identifies the holdout rows: same key, same rows of the same file."""
         return f"{self.data_sha256}:{self.test_split_sha256}"
+
+    def period_tags(self) -> dict[str, str]:
+        """Time bounds of a time-split run (empty otherwise), kept on its registry version."""
+        if not (self.trained_until and self.holdout_from):
+            return {}
+        return {"mlsys.trained_until": self.trained_until, "mlsys.holdout_from": self.holdout_from}
 
 
 @dataclass(frozen=True)
@@ -97,6 +108,28 @@ class GateDecision:
         cand, champ = self.candidate_scores.get(metric), self.champion_scores.get(metric)
         scores = f"{metric}: candidate {_fmt(cand)} vs champion {_fmt(champ)}"
         return f"Registry: version {self.version} {verdict} ({self.reason}; {scores})"
+
+
+def _fresh_holdout(candidate: Candidate, champion_tags: dict[str, str]) -> str:
+    """Why the candidate's holdout is unseen by the champion, or '' when that is not known.
+
+    Only time tells: every test row of the candidate is dated after the last row the champion
+    was fitted on (train, validation or calibration). Random or group splits of another file
+    prove nothing, since the same leads may sit on the champion's training side.
+    """
+    champion_until = champion_tags.get("mlsys.trained_until", "")
+    if not (champion_until and candidate.holdout_from):
+        return ""
+    try:
+        newer = pd.Timestamp(candidate.holdout_from) > pd.Timestamp(champion_until)
+    except (ValueError, TypeError):
+        return ""
+    if not newer:
+        return ""
+    return (
+        f"fresh holdout: test rows from {candidate.holdout_from}, after the champion's last "
+        f"training row ({champion_until})"
+    )
 
 
 def _fmt(value: float | None) -> str:
@@ -163,6 +196,7 @@ class ChampionGate:
                 tags={
                     "mlsys.schema": fingerprint,
                     "mlsys.holdout": candidate.holdout_key(),
+                    **candidate.period_tags(),
                     **_metric_tags(candidate.metrics),
                 },
             )
@@ -206,14 +240,18 @@ class ChampionGate:
         champion_tags = next(
             (v.tags for v in self.registry.versions() if v.version == champion), {}
         )
+        fresh = ""
         if champion_tags.get("mlsys.holdout") != candidate.holdout_key():
-            return decision(
-                False,
-                f"REFUSED: holdout differs from champion v{champion}'s (another data file or "
-                "split), so the champion may have trained on these rows and its scores would be "
-                "inflated. Compare on fresh data (`python -m mlsys.registry compare`) and "
-                "promote explicitly if intended",
-            )
+            fresh = _fresh_holdout(candidate, champion_tags)
+            if not fresh:
+                return decision(
+                    False,
+                    f"REFUSED: holdout differs from champion v{champion}'s (another data file or "
+                    "split), so the champion may have trained on these rows and its scores would "
+                    "be inflated. Retrain on newer data with split=time (the gate then compares "
+                    "on test rows newer than anything the champion saw), or compare on fresh "
+                    "data (`python -m mlsys.registry compare`) and promote explicitly",
+                )
         champion_bundle = None
         if champion_tags.get("mlsys.schema", fingerprint) == fingerprint:
             champion_bundle = self.registry.load_bundle(champion)
@@ -231,7 +269,7 @@ class ChampionGate:
         ).metrics
         champion_scores = _pick(rescored, self._watched())
         promoted, reason = self._compare(scores, champion_scores)
-        return decision(promoted, reason, champion_scores)
+        return decision(promoted, f"{fresh}; {reason}" if fresh else reason, champion_scores)
 
     def _watched(self) -> list[str]:
         return sorted({self.primary_metric, *self.max_drop, *self.max_value})

@@ -25,7 +25,7 @@ def offer_run(run_dir: Path) -> GateDecision | None:
     """
     from mlsys.config import instantiate_component
     from mlsys.models import ModelBundle
-    from mlsys.split import SplitIndices
+    from mlsys.split import SplitIndices, TimeSplitter
 
     config = OmegaConf.load(run_dir / "config.yaml")
     metadata: dict[str, Any] = json.loads((run_dir / "metadata.json").read_text())
@@ -37,6 +37,8 @@ def offer_run(run_dir: Path) -> GateDecision | None:
         raise DataError(f"offer: the data of run '{run_dir}' changed since it ran; not offered.")
     splits = SplitIndices.load(run_dir / "splits.npz")
     features = dataset.features.iloc[splits.test].reset_index(drop=True)
+    splitter = instantiate_component(config.split, "split")
+    period = splitter.period(dataset, splits) if isinstance(splitter, TimeSplitter) else ("", "")
     candidate = Candidate(
         run_id=str(run_id),
         bundle_path=run_dir / "model.joblib",
@@ -47,6 +49,8 @@ def offer_run(run_dir: Path) -> GateDecision | None:
         evaluator=instantiate_component(config.evaluation, "evaluation"),
         data_sha256=dataset.sha256,
         test_split_sha256=splits.digests()["test"],
+        trained_until=period[0],
+        holdout_from=period[1],
     )
     promoter = instantiate_component(config.registry, "registry")
     decision: GateDecision | None = promoter.offer(candidate)

@@ -197,6 +197,22 @@ class TimeSplitter:
         )
         return _check_both_classes(dataset, indices, f"time-ordered by '{self.column}'")
 
+    def period(self, dataset: Dataset, indices: SplitIndices) -> tuple[str, str]:
+        """The last date any fitted row holds and the first date of the test rows (ISO).
+
+        Fitted rows are train, validation and calibration: everything the model, its early
+        stopping, threshold or calibrator saw. The champion gate uses the pair to know that a
+        newer model's test rows were never seen by an older one.
+        """
+        times = dataset.column(self.column, purpose="split.column")
+        if not pd.api.types.is_datetime64_any_dtype(times):
+            times = pd.to_datetime(times, errors="coerce")
+        fitted = np.concatenate([indices.train, indices.validation, indices.calibration])
+        return (
+            pd.Timestamp(times.iloc[fitted].max()).isoformat(),
+            pd.Timestamp(times.iloc[indices.test].min()).isoformat(),
+        )
+
 
 class GroupSplitter:
     """Group split: all rows of a group (e.g. an account) land in the same split.
