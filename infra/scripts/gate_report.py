@@ -60,7 +60,7 @@ def summary(
         f"- run directory: `{run_dir}` (uploaded as this run's artifact)",
         "",
         f"| gate metric ({gate.get('primary_metric')} decides) | candidate "
-        "| champion on the same holdout |",
+        "| champion on the candidate's holdout |",
         "|---|---|---|",
     ]
     candidate, champion = gate.get("candidate_scores", {}), gate.get("champion_scores", {})
@@ -71,9 +71,10 @@ def summary(
     if outcome(gate) == "refused":
         lines += [
             "",
-            "The champion was evaluated on another holdout or schema, so the gate compared "
-            "nothing. Compare both on fresh data (`python -m mlsys.registry compare`) and "
-            "promote by hand if the candidate is better (`python -m mlsys.registry promote`).",
+            "The champion was evaluated on another holdout or schema, and no time split proved "
+            "the candidate's test rows new to it, so the gate compared nothing. Compare both "
+            "on fresh data (`python -m mlsys.registry compare`) and promote by hand if the "
+            "candidate is better (`python -m mlsys.registry promote`).",
         ]
     return "\n".join(lines) + "\n"
 
