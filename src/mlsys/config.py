@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any, get_type_hints
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING, DictConfig, ListConfig, OmegaConf
 
+from mlsys._paths import project_root
 from mlsys.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -77,15 +78,7 @@ COMPONENT_GROUPS = (
 _SPECIAL_KEYS = frozenset({"_target_", "_partial_", "_recursive_", "_convert_", "_args_"})
 
 
-def _project_root() -> Path:
-    override = os.environ.get("MLSYS_PROJECT_ROOT")
-    if override:
-        return Path(override).resolve()
-    # src/mlsys/config.py -> repository root (editable install from the checkout).
-    return Path(__file__).resolve().parents[2]
-
-
-PROJECT_ROOT: Path = _project_root()
+PROJECT_ROOT: Path = project_root()
 CONFIG_DIR: Path = Path(os.environ.get("MLSYS_CONFIG_DIR", PROJECT_ROOT / "conf")).resolve()
 
 

@@ -14,7 +14,6 @@ import getpass
 import json
 import logging
 import platform
-import subprocess
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -28,6 +27,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import clone
 
+from mlsys._paths import git_sha
 from mlsys.calibration import Calibrator, NoCalibration
 from mlsys.data import Dataset, DataSource
 from mlsys.errors import DataError, MlsysError, ModelError, TrackingError
@@ -643,19 +643,3 @@ def _user() -> str:
         return getpass.getuser()
     except (KeyError, OSError):
         return "unknown"
-
-
-def git_sha() -> str | None:
-    """The commit of the code that ran, or ``None`` outside a git checkout."""
-    try:
-        done = subprocess.run(
-            ["git", "rev-parse", "HEAD"],
-            cwd=Path(__file__).resolve().parent,
-            capture_output=True,
-            text=True,
-            timeout=5,
-            check=False,
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    return done.stdout.strip() or None if done.returncode == 0 else None

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from mlsys._filelock import file_lock
+from mlsys._paths import project_root
 from mlsys.errors import TrackingError
 from mlsys.tracking._protocol import RunRecord
 
@@ -32,7 +33,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-_PROJECT_ROOT = Path(__file__).resolve().parents[3]
 #: Packages the logged MLflow model needs at scoring time, pinned from uv.lock.
 _RUNTIME_PACKAGES = (
     "mlflow",
@@ -51,7 +51,7 @@ _MAX_PARAM_LENGTH = 6000
 
 def default_tracking_uri() -> str:
     """The embedded store: a SQLite file under the project's ``outputs/``."""
-    return f"sqlite:///{_PROJECT_ROOT / 'outputs' / 'mlflow.db'}"
+    return f"sqlite:///{project_root() / 'outputs' / 'mlflow.db'}"
 
 
 def resolve_tracking_uri(uri: str | None) -> str:
@@ -65,7 +65,7 @@ def pip_requirements(lock: Path | None = None) -> list[str]:
     Passing them explicitly saves MLflow ~7 s of requirement inference per run.
     """
     versions: dict[str, str] = {}
-    lock_path = lock or _PROJECT_ROOT / "uv.lock"
+    lock_path = lock or project_root() / "uv.lock"
     if lock_path.is_file():
         packages = tomllib.loads(lock_path.read_text()).get("package", [])
         versions = {p["name"]: p["version"] for p in packages if "version" in p}
