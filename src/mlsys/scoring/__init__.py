@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from mlsys.scoring._batch import (
         ChunkScorer,
+        Prepared,
         ScoreStats,
         ScoringSummary,
         default_rejects_path,
@@ -35,6 +36,7 @@ __all__ = [
     "Chunk",
     "ChunkScorer",
     "Malformed",
+    "Prepared",
     "ResolvedModel",
     "RowValidator",
     "ScoreStats",
@@ -54,6 +56,7 @@ _LAZY = {
     **dict.fromkeys(
         [
             "ChunkScorer",
+            "Prepared",
             "ScoreStats",
             "ScoringSummary",
             "default_rejects_path",

@@ -17,7 +17,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import ExitStack
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import numpy as np
 import pandas as pd
@@ -25,13 +25,14 @@ import pyarrow as pa
 
 from mlsys.errors import ConfigError, DataError
 from mlsys.models import ModelBundle
-from mlsys.scoring._reader import Chunk, TableReader, open_table
+from mlsys.scoring._reader import TableReader, open_table
 from mlsys.scoring._resolve import ResolvedModel
 from mlsys.scoring._rows import Columns, RowValidator, ValidatedChunk
 from mlsys.scoring._writer import TableWriter, output_format
 
 __all__ = [
     "ChunkScorer",
+    "Prepared",
     "ScoreStats",
     "ScoringSummary",
     "default_rejects_path",
@@ -41,7 +42,17 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 FloatArray = np.ndarray[Any, np.dtype[np.float64]]
+T = TypeVar("T")
 QUANTILES = (0.01, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99)
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A chunk ready for the model: a feature matrix and the predictor, or raw scores."""
+
+    raw: Any = None
+    matrix: Any = None
+    predict: Any = None
 
 
 class ChunkScorer:
@@ -68,12 +79,28 @@ class ChunkScorer:
 
     def __call__(self, columns: Columns) -> FloatArray:
         """Probabilities for the rows of ``columns`` (same length arrays per schema column)."""
+        return self.score(self.prepare(columns))
+
+    def prepare(self, columns: Columns) -> Prepared:
+        """The work before the model call, safe to run in another thread than :meth:`score`.
+
+        That is the feature matrix on the compiled path, the raw scores on the bundle's path.
+        """
         n = len(next(iter(columns.values()))) if columns else 0
         if n == 0:
-            return np.zeros(0, dtype=np.float64)
+            return Prepared(raw=np.zeros(0, dtype=np.float64))
         if self.compiled is not None and not self._checked:
             self._check(columns)
-        raw = self.compiled(columns) if self.compiled is not None else self._slow(columns)
+        compiled = self.compiled
+        if compiled is None:
+            return Prepared(raw=self._slow(columns))
+        if hasattr(compiled, "matrix") and hasattr(compiled, "predict"):
+            return Prepared(matrix=compiled.matrix(columns), predict=compiled.predict)
+        return Prepared(raw=compiled(columns))
+
+    def score(self, prepared: Prepared) -> FloatArray:
+        """Calibrated probabilities from :meth:`prepare`'s output: model call and calibration."""
+        raw = prepared.raw if prepared.predict is None else prepared.predict(prepared.matrix)
         return np.asarray(self.bundle.calibrator.transform(raw), dtype=np.float64)
 
     def _slow(self, columns: Columns) -> FloatArray:
@@ -136,16 +163,24 @@ class _HashedOneHot:
         except (AttributeError, KeyError, TypeError, ValueError):
             return compiled
 
-    def __call__(self, columns: Columns) -> FloatArray:
-        matrix = self.numeric.matrix(columns)
+    def matrix(self, columns: Columns) -> FloatArray:
+        """The feature matrix, as the compiled scorer builds it."""
+        matrix: FloatArray = self.numeric.matrix(columns)
         rows = np.arange(len(matrix))
         for column, levels, positions, other in self.lookups:
             found = levels.get_indexer(pd.Index(columns[column], dtype=object, copy=False))
             index = np.where(found >= 0, positions[found], other)
             hit = index >= 0
             matrix[rows[hit], index[hit]] = 1.0
+        return matrix
+
+    def predict(self, matrix: FloatArray) -> FloatArray:
+        """Raw positive-class scores of the compiled scorer's estimator."""
         scores: FloatArray = self.compiled.predict(matrix)
         return scores
+
+    def __call__(self, columns: Columns) -> FloatArray:
+        return self.predict(self.matrix(columns))
 
 
 class ScoreStats:
@@ -292,29 +327,34 @@ def iter_scored(
     )
     with bar:
         done, rows = 0, 0
-        for chunk in _read_ahead(reader.chunks()):
-            validated = validator.validate(chunk)
-            yield validated, scorer(validated.columns)
-            rows += chunk.table.num_rows
+        # A thread reads, validates and builds the features of the next chunk meanwhile.
+        prepared = (
+            (validated, scorer.prepare(validated.columns))
+            for validated in (validator.validate(chunk) for chunk in reader.chunks())
+        )
+        for validated, ready in _ahead(prepared):
+            yield validated, scorer.score(ready)
+            rows += validated.n_good + validated.n_rejected
             position = reader.position()
             bar.update(position - done)
             bar.set_postfix(rows=f"{rows:,}", refresh=False)
             done = position
 
 
-def _read_ahead(chunks: Iterator[Chunk]) -> Iterator[Chunk]:
-    """Read the next chunk in a thread while the caller scores this one.
+def _ahead(items: Iterator[T]) -> Iterator[T]:
+    """Produce the next item in a thread while the caller works on this one.
 
-    Arrow parses and the model predicts without holding the GIL, so reading overlaps scoring;
-    at most two chunks are in memory.
+    Arrow parsing, numpy and the model's prediction release the GIL, so the two overlap. At
+    most two chunks are in memory.
     """
     from concurrent.futures import ThreadPoolExecutor
 
+    done = object()
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="mlsys-read") as pool:
-        pending = pool.submit(next, chunks, None)
-        while (chunk := pending.result()) is not None:
-            pending = pool.submit(next, chunks, None)
-            yield chunk
+        pending = pool.submit(next, items, done)
+        while (item := pending.result()) is not done:
+            pending = pool.submit(next, items, done)
+            yield cast(T, item)
 
 
 def score_file(
@@ -387,7 +427,7 @@ def score_file(
     stats = ScoreStats(cutoff)
     reasons: Counter[str] = Counter()
     with ExitStack() as stack:
-        scores = stack.enter_context(TableWriter(output, schema))
+        scores = stack.enter_context(TableWriter(output, schema, dictionary=["model_version"]))
         reject_schema = validator.reject_schema
         rejected = stack.enter_context(TableWriter(rejects_path, reject_schema, what="--rejects"))
         for validated, probabilities in iter_scored(reader, validator, scorer, progress):

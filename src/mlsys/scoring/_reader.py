@@ -58,8 +58,9 @@ NA_VALUES: tuple[str, ...] = (
 )
 PARQUET_SUFFIXES = (".parquet", ".pq")
 _COMPRESSION = {".gz": "gzip", ".bz2": "bz2", ".zst": "zstd"}
-#: Arrow parses this many bytes at a time; chunks are assembled from these blocks.
-_BLOCK_BYTES = 4 << 20
+#: Arrow parses this many bytes at a time, and reads a few blocks ahead: larger blocks buy no
+#: speed but hold more memory. Chunks are assembled from these blocks.
+_BLOCK_BYTES = 1 << 20
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ def test_scoring_exports_exactly_its_public_api() -> None:
         "Chunk",
         "ChunkScorer",
         "Malformed",
+        "Prepared",
         "ResolvedModel",
         "RowValidator",
         "ScoreStats",
