@@ -5,9 +5,9 @@ Everything is reported per raw input column (``industry``), never per one-hot co
 columns a transformer derives from one input (one-hot levels, missing-value indicators) are
 summed back into it; SHAP values are additive, so their sum is exact.
 
-* Feature importance uses the model's own where it has one (XGBoost total gain, CatBoost
-  prediction-value change, random forest impurity decrease) and permutation importance
-  otherwise (logistic regression, HistGradientBoosting, any other model): the drop in ROC-AUC
+* Feature importance uses the model's own where it has one (XGBoost and HistGradientBoosting
+  total split gain, CatBoost prediction-value change, random forest impurity decrease) and
+  permutation importance otherwise (logistic regression, any other model): the drop in ROC-AUC
   on the scored rows when one raw column is shuffled.
 * SHAP values are opt-in: XGBoost (``pred_contribs=True``) and CatBoost (``ShapValues``)
   compute them natively; scikit-learn forests go through ``shap.TreeExplainer`` (imported only
@@ -19,13 +19,14 @@ from __future__ import annotations
 import importlib
 import time
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
+from pandas.api import types as ptypes
 
 if TYPE_CHECKING:
     from mlsys.models import ModelBundle
@@ -43,6 +44,10 @@ __all__ = [
 FloatArray = np.ndarray[Any, np.dtype[np.float64]]
 #: Rows of permuted copies scored in one call; bounds memory on wide data.
 _PERMUTED_ROWS_PER_CALL = 200_000
+#: Permuted rows scored in all (rows x repeats x columns): fewer rows on wide data, so the cost
+#: stays bounded for slow models. Depends on shapes only, so results stay reproducible.
+_PERMUTED_ROWS_BUDGET = 60_000
+_MIN_PERMUTATION_ROWS = 200
 
 
 @dataclass(frozen=True)
@@ -66,13 +71,13 @@ class FeatureImportance:
     reason: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-friendly form, as written to ``feature_importance.json``."""
+        """JSON-friendly form, as written to ``feature_importance.json`` (largest first)."""
         return {
             "method": self.method,
             "description": self.description,
             "rows": self.rows,
             "reason": self.reason,
-            "importance": self.values,
+            "importance": [{"column": k, "value": v} for k, v in self.values.items()],
         }
 
 
@@ -109,14 +114,14 @@ class ShapSummary:
         return self.reason is None
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-friendly summary (mean |SHAP| per column; not the per-row values)."""
+        """JSON-friendly summary: mean |SHAP| per column, largest first (no per-row values)."""
         return {
             "method": self.method,
             "output": self.output,
             "rows": self.rows,
             "seconds": round(self.seconds, 3),
             "reason": self.reason,
-            "mean_abs_shap": self.mean_abs,
+            "mean_abs_shap": [{"column": k, "value": v} for k, v in self.mean_abs.items()],
         }
 
 
@@ -195,7 +200,12 @@ def _transformed_names(bundle: ModelBundle) -> list[str]:
 
 
 def _native_importance(bundle: ModelBundle) -> FeatureImportance | None:
-    from mlsys.models import CatBoostModel, RandomForestModel, XGBoostModel
+    from mlsys.models import (
+        CatBoostModel,
+        HistGradientBoostingModel,
+        RandomForestModel,
+        XGBoostModel,
+    )
 
     model = bundle.model
     fitted = getattr(model, "model_", None)
@@ -210,6 +220,11 @@ def _native_importance(bundle: ModelBundle) -> FeatureImportance | None:
         values = fitted.get_feature_importance(type="PredictionValuesChange")
         per_column = {str(k): float(v) for k, v in zip(fitted.feature_names_, values, strict=True)}
         what = "CatBoost prediction-values change: how much predictions move with the column"
+    elif isinstance(model, HistGradientBoostingModel) and _hist_gb_gains(fitted) is not None:
+        gains = _hist_gb_gains(fitted)
+        assert gains is not None
+        per_column = {n: float(v) for n, v in zip(names, gains, strict=True)}
+        what = "HistGradientBoosting total split gain: loss reduction of every split, as a share"
     elif isinstance(model, RandomForestModel):
         values = fitted.feature_importances_
         per_column = {n: float(v) for n, v in zip(names, values, strict=True)}
@@ -220,6 +235,36 @@ def _native_importance(bundle: ModelBundle) -> FeatureImportance | None:
     total = sum(summed.values())
     shares = {k: v / total for k, v in summed.items()} if total > 0 else summed
     return FeatureImportance("native", what, _ranked(shares))
+
+
+def _hist_gb_gains(fitted: Any) -> FloatArray | None:
+    """Total split gain per feature of a fitted HistGradientBoostingClassifier.
+
+    scikit-learn keeps the trees in the private ``_predictors`` (a ``nodes`` record array per
+    tree, with ``gain`` and ``feature_idx`` in the order of its private ``_preprocessor``'s
+    output); ``None`` if a future version changes that, and the caller falls back to
+    permutation importance.
+    """
+    try:
+        n = int(fitted.n_features_in_)
+        gains = np.zeros(n)
+        for iteration in fitted._predictors:
+            for tree in iteration:
+                split = ~tree.nodes["is_leaf"].astype(bool)
+                np.add.at(gains, tree.nodes["feature_idx"][split], tree.nodes["gain"][split])
+        order = np.arange(n)
+        preprocessor = getattr(fitted, "_preprocessor", None)
+        if preprocessor is not None:
+            # With categorical features the trees see the categorical columns first.
+            masks = [np.asarray(c) for _, t, c in preprocessor.transformers_ if t != "drop"]
+            order = np.concatenate([np.flatnonzero(m) if m.dtype == bool else m for m in masks])
+    except (AttributeError, KeyError, ValueError, IndexError, TypeError):
+        return None
+    if sorted(order.tolist()) != list(range(n)):
+        return None
+    out = np.zeros(n)
+    out[order] = gains
+    return out
 
 
 def _sum_to_raw(per_column: dict[str, float], raw: Sequence[str]) -> dict[str, float]:
@@ -265,28 +310,74 @@ def _permutation_importance(
             reason=f"{model_name} has no built-in importance and permutation importance "
             "measures the ROC-AUC drop, which needs both classes in the scored rows.",
         )
-    rng = np.random.default_rng(seed)
-    take = np.sort(rng.choice(len(labels), size=min(rows, len(labels)), replace=False))
-    X = coerce_features(frame.iloc[take].reset_index(drop=True), bundle.schema)
-    labels = labels[take]
-    baseline = _rank_auc(labels, bundle.raw_scores(X)[None, :])[0]
     columns = list(bundle.schema.columns)
+    budget = max(_MIN_PERMUTATION_ROWS, _PERMUTED_ROWS_BUDGET // (repeats * len(columns)))
+    rng = np.random.default_rng(seed)
+    size = min(rows, budget, len(labels))
+    take = np.sort(rng.choice(len(labels), size=size, replace=False))
+    raw = coerce_features(frame.iloc[take].reset_index(drop=True), bundle.schema)
+    labels = labels[take]
+    X = bundle.features.transform(raw)
+    groups = _column_groups([str(c) for c in X.columns], columns)
+    score: Callable[[pd.DataFrame], FloatArray]
+    if groups is None:  # a transformer that mixes columns: shuffle raw columns, transform each
+        score, X, groups = bundle.raw_scores, raw, {c: [c] for c in columns}
+    else:  # row-wise transformer: shuffling a column's outputs together is the same, cheaper
+        score = _model_scores(bundle)
+    baseline = _rank_auc(labels, score(X)[None, :])[0]
     per_call = max(1, _PERMUTED_ROWS_PER_CALL // (len(X) * repeats))
     drops: dict[str, float] = {}
     for first in range(0, len(columns), per_call):
         batch = columns[first : first + per_call]
-        copies = []
-        for column in batch:
-            for _ in range(repeats):
-                shuffled = X.copy()
-                shuffled[column] = X[column].to_numpy()[rng.permutation(len(X))]
-                copies.append(shuffled)
-        # One scoring call for every shuffled copy: transform + predict once, not per column.
-        scores = bundle.raw_scores(pd.concat(copies, ignore_index=True))
+        # One scoring call for every shuffled copy, not one per column and shuffle.
+        scores = score(_shuffled_copies(X, [groups[c] for c in batch], repeats, rng))
         aucs = _rank_auc(labels, scores.reshape(len(batch) * repeats, len(X)))
         for i, column in enumerate(batch):
             drops[column] = float(baseline - aucs[i * repeats : (i + 1) * repeats].mean())
     return FeatureImportance("permutation", what, _ranked(drops), rows=len(X))
+
+
+def _shuffled_copies(
+    X: pd.DataFrame, groups: list[list[str]], repeats: int, rng: np.random.Generator
+) -> pd.DataFrame:
+    """``repeats`` copies of ``X`` per group, each with the group's columns shuffled together."""
+    orders = [[rng.permutation(len(X)) for _ in range(repeats)] for _ in groups]
+    if all(ptypes.is_numeric_dtype(t) for t in X.dtypes):
+        # One array instead of many frames: concatenating frames is most of the cost.
+        values = X.to_numpy(dtype=np.float64)
+        block = np.tile(values, (len(groups) * repeats, 1))
+        for g, names in enumerate(groups):
+            where = np.flatnonzero(X.columns.isin(names))
+            for r, order in enumerate(orders[g]):
+                start = (g * repeats + r) * len(X)
+                block[start : start + len(X), where] = values[order][:, where]
+        return pd.DataFrame(block, columns=X.columns)
+    copies = []
+    for g, names in enumerate(groups):
+        for order in orders[g]:
+            shuffled = X.copy()
+            for name in names:
+                shuffled[name] = X[name].to_numpy()[order]
+            copies.append(shuffled)
+    return pd.concat(copies, ignore_index=True)
+
+
+def _column_groups(transformed: list[str], raw: list[str]) -> dict[str, list[str]] | None:
+    """Transformed columns per raw column, or ``None`` if some output has no single source."""
+    mapping = raw_column_map(transformed, raw)
+    if any(source not in raw for source in mapping.values()):
+        return None
+    groups: dict[str, list[str]] = {c: [] for c in raw}
+    for name, source in mapping.items():
+        groups[source].append(name)
+    return groups
+
+
+def _model_scores(bundle: ModelBundle) -> Callable[[pd.DataFrame], FloatArray]:
+    def score(X: pd.DataFrame) -> FloatArray:
+        return np.asarray(bundle.model.predict_proba(X)[:, 1], dtype=np.float64)
+
+    return score
 
 
 def _rank_auc(labels: np.ndarray[Any, Any], scores: FloatArray) -> FloatArray:

@@ -62,7 +62,8 @@ class ReportOptions:
         min_negatives: A segment with fewer non-converters is flagged as too few to trust.
         importance: Global feature importance per raw input column (the model's own where it
             has one, else permutation importance on these rows).
-        importance_rows: Rows sampled for permutation importance.
+        importance_rows: Rows sampled for permutation importance (fewer on wide data: at
+            most 60,000 shuffled rows are scored in all).
         importance_repeats: Shuffles per column for permutation importance.
         shap: SHAP values for tree models (XGBoost, CatBoost natively; scikit-learn forests
             through ``shap.TreeExplainer``): a summary plot and the top features.

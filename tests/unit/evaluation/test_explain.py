@@ -5,13 +5,16 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
+from sklearn import metrics as skm
 
 from mlsys.data import Dataset
+from mlsys.evaluation import _explain as explain
 from mlsys.evaluation import feature_importance, raw_column_map, shap_summary
 from mlsys.evaluation._explain import plot_importance, plot_shap_summary
 from mlsys.features import TabularFeatures
-from mlsys.models import ModelBundle
+from mlsys.models import LogisticRegressionModel, ModelBundle
 
 from .helpers import MODELS, fit_bundle, png_size
 
@@ -49,8 +52,8 @@ def test_raw_column_map_undoes_column_transformer_names() -> None:
         ("xgboost", "native"),
         ("catboost", "native"),
         ("random_forest", "native"),
+        ("hist_gb", "native"),
         ("logreg", "permutation"),
-        ("hist_gb", "permutation"),
     ],
 )
 def test_every_model_gets_importance_per_raw_column(
@@ -70,7 +73,62 @@ def test_every_model_gets_importance_per_raw_column(
     else:
         assert importance.rows == 400
         assert "ROC-AUC" in importance.description
-    assert importance.to_dict()["importance"] == importance.values
+    ranked = importance.to_dict()["importance"]  # a list: JSON keeps the ranking
+    assert [(r["column"], r["value"]) for r in ranked] == list(importance.values.items())
+
+
+def test_shuffling_transformed_columns_equals_shuffling_the_raw_column(
+    bundles: dict[str, ModelBundle], signal: Dataset
+) -> None:
+    # The reference shuffles each raw column and re-transforms, with the same random draws.
+    bundle, rows, repeats, seed = bundles["logreg"], 300, 2, 5
+    rng = np.random.default_rng(seed)
+    take = np.sort(rng.choice(len(signal), size=rows, replace=False))
+    X = signal.features.iloc[take].reset_index(drop=True)
+    y = signal.target[take]
+    baseline = skm.roc_auc_score(y, bundle.raw_scores(X))
+    expected = {}
+    for column in signal.schema.columns:
+        aucs = []
+        for _ in range(repeats):
+            shuffled = X.copy()
+            shuffled[column] = X[column].to_numpy()[rng.permutation(rows)]
+            aucs.append(skm.roc_auc_score(y, bundle.raw_scores(shuffled)))
+        expected[column] = baseline - np.mean(aucs)
+
+    importance = feature_importance(
+        bundle, signal.frame, signal.target, rows=rows, repeats=repeats, seed=seed
+    )
+
+    assert importance.values == pytest.approx(expected, abs=1e-12)
+
+
+class _Mixing(TabularFeatures):
+    """A transformer whose outputs each depend on several inputs (like PCA)."""
+
+    def transform(self, X: pd.DataFrame) -> pd.DataFrame:
+        wide = super().transform(X)
+        return pd.DataFrame({"mix_0": wide.sum(axis=1), "mix_1": wide.iloc[:, 0]}, index=X.index)
+
+
+def test_mixing_transformers_are_permuted_in_the_raw_columns(signal: Dataset) -> None:
+    bundle = fit_bundle(signal, LogisticRegressionModel(), _Mixing())
+
+    importance = feature_importance(bundle, signal.frame, signal.target, rows=300, repeats=2)
+
+    assert importance.method == "permutation"
+    assert set(importance.values) == {"signal", "noise", "channel"}
+    assert next(iter(importance.values)) == "signal"
+
+
+def test_permutation_rows_shrink_to_the_budget_on_wide_data(
+    bundles: dict[str, ModelBundle], signal: Dataset, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(explain, "_PERMUTED_ROWS_BUDGET", 2_700)  # 300 rows x 3 shuffles x 3
+
+    importance = feature_importance(bundles["logreg"], signal.frame, signal.target, rows=500)
+
+    assert importance.rows == 300
 
 
 def test_permutation_importance_is_seeded(bundles: dict[str, ModelBundle], signal: Dataset) -> None:
