@@ -22,6 +22,7 @@ from typing import Any, TypeVar, cast
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+from tqdm import tqdm  # type: ignore[import-untyped]  # no stubs in the lock
 
 from mlsys.errors import ConfigError, DataError
 from mlsys.models import ModelBundle
@@ -314,8 +315,6 @@ def iter_scored(
     progress: bool = False,
 ) -> Iterator[tuple[ValidatedChunk, FloatArray]]:
     """Validate and score every chunk of ``reader``; yields the chunk and its probabilities."""
-    from tqdm import tqdm  # type: ignore[import-untyped]  # no stubs in the lock
-
     bar = tqdm(
         total=reader.total,
         unit=reader.unit,

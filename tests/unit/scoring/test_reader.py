@@ -12,6 +12,7 @@ import pytest
 
 from mlsys.errors import DataError
 from mlsys.scoring import open_table
+from mlsys.scoring._reader import first_chunk_size
 
 pytestmark = pytest.mark.unit
 
@@ -31,6 +32,22 @@ def test_csv_chunks_have_the_asked_size_and_number_rows_from_one(leads_file: Pat
     assert sizes == [150, 150, 100]
     assert rows == list(range(1, 401))
     assert malformed == []
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_a_small_first_chunk_starts_the_pipeline_sooner(
+    small_leads_csv: Path, tmp_path: Path, suffix: str
+) -> None:
+    path = small_leads_csv
+    if suffix == ".parquet":
+        path = tmp_path / "leads.parquet"
+        pd.read_csv(small_leads_csv).to_parquet(path)
+    assert first_chunk_size(50_000) == 10_000
+    assert first_chunk_size(2_000) == 1_000
+    assert first_chunk_size(500) == 500
+    sizes, rows, _ = _rows(path, chunk_size=2_000)
+    assert sizes == [1_000, 1_000, 1_000] if suffix == ".parquet" else [1_000, 2_000]
+    assert rows == list(range(1, 3001))
 
 
 def test_csv_values_are_kept_as_text(leads_file: Path) -> None:
