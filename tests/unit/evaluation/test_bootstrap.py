@@ -18,7 +18,7 @@ from mlsys.evaluation._bootstrap import bootstrap_values
 from .strategies import FAST, labelled_scores
 
 # Each example checks every resample against two scikit-learn calls: fewer, smaller examples.
-FEW = settings(FAST, max_examples=25)
+FEW = settings(FAST, max_examples=15)
 
 pytestmark = pytest.mark.unit
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 
 from mlsys.errors import DataError
 from mlsys.evaluation import (
@@ -175,7 +175,7 @@ def _counts(y: np.ndarray[Any, Any], p: np.ndarray[Any, Any], t: float) -> tuple
     return int((called & (y == 1)).sum()), int(called.sum())
 
 
-@FAST
+@settings(FAST, max_examples=30)
 @given(labelled_scores())
 def test_threshold_table_matches_brute_force(
     data: tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]],
