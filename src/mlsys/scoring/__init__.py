@@ -28,13 +28,14 @@ if TYPE_CHECKING:
     )
     from mlsys.scoring._reader import NA_VALUES, Chunk, Malformed, TableReader, open_table
     from mlsys.scoring._resolve import ResolvedModel, resolve_model
-    from mlsys.scoring._rows import RowValidator, ValidatedChunk
+    from mlsys.scoring._rows import Coded, RowValidator, ValidatedChunk
     from mlsys.scoring._writer import TableWriter, output_format
 
 __all__ = [
     "NA_VALUES",
     "Chunk",
     "ChunkScorer",
+    "Coded",
     "Malformed",
     "Prepared",
     "ResolvedModel",
@@ -69,7 +70,7 @@ _LAZY = {
         ["NA_VALUES", "Chunk", "Malformed", "TableReader", "open_table"], "mlsys.scoring._reader"
     ),
     **dict.fromkeys(["ResolvedModel", "resolve_model"], "mlsys.scoring._resolve"),
-    **dict.fromkeys(["RowValidator", "ValidatedChunk"], "mlsys.scoring._rows"),
+    **dict.fromkeys(["Coded", "RowValidator", "ValidatedChunk"], "mlsys.scoring._rows"),
     **dict.fromkeys(["TableWriter", "output_format"], "mlsys.scoring._writer"),
 }
 

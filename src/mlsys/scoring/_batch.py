@@ -13,7 +13,7 @@ import os
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -28,7 +28,7 @@ from mlsys.errors import ConfigError, DataError
 from mlsys.models import ModelBundle
 from mlsys.scoring._reader import TableReader, open_table
 from mlsys.scoring._resolve import ResolvedModel
-from mlsys.scoring._rows import Columns, RowValidator, ValidatedChunk
+from mlsys.scoring._rows import Coded, Columns, RowValidator, ValidatedChunk
 from mlsys.scoring._writer import TableWriter, output_format
 
 __all__ = [
@@ -82,10 +82,12 @@ class ChunkScorer:
         """Probabilities for the rows of ``columns`` (same length arrays per schema column)."""
         return self.score(self.prepare(columns))
 
-    def prepare(self, columns: Columns) -> Prepared:
+    def prepare(self, columns: Columns, codes: Mapping[str, Coded] | None = None) -> Prepared:
         """The work before the model call, safe to run in another thread than :meth:`score`.
 
         That is the feature matrix on the compiled path, the raw scores on the bundle's path.
+        ``codes`` (from :class:`ValidatedChunk`) lets the compiled path map each categorical
+        level once instead of once per row.
         """
         n = len(next(iter(columns.values()))) if columns else 0
         if n == 0:
@@ -95,6 +97,8 @@ class ChunkScorer:
         compiled = self.compiled
         if compiled is None:
             return Prepared(raw=self._slow(columns))
+        if codes and isinstance(compiled, _HashedOneHot):
+            return Prepared(matrix=compiled.matrix(columns, codes), predict=compiled.predict)
         if hasattr(compiled, "matrix") and hasattr(compiled, "predict"):
             return Prepared(matrix=compiled.matrix(columns), predict=compiled.predict)
         return Prepared(raw=compiled(columns))
@@ -164,13 +168,21 @@ class _HashedOneHot:
         except (AttributeError, KeyError, TypeError, ValueError):
             return compiled
 
-    def matrix(self, columns: Columns) -> FloatArray:
-        """The feature matrix, as the compiled scorer builds it."""
+    def matrix(self, columns: Columns, codes: Mapping[str, Coded] | None = None) -> FloatArray:
+        """The feature matrix, as the compiled scorer builds it.
+
+        With ``codes``, each categorical column's distinct levels are looked up once and the
+        rows take their level's column by code; otherwise every value is looked up.
+        """
         matrix: FloatArray = self.numeric.matrix(columns)
         rows = np.arange(len(matrix))
         for column, levels, positions, other in self.lookups:
-            found = levels.get_indexer(pd.Index(columns[column], dtype=object, copy=False))
+            coded = codes.get(column) if codes else None
+            values = coded.levels if coded is not None else columns[column]
+            found = levels.get_indexer(pd.Index(values, dtype=object, copy=False))
             index = np.where(found >= 0, positions[found], other)
+            if coded is not None:
+                index = index[coded.codes]
             hit = index >= 0
             matrix[rows[hit], index[hit]] = 1.0
         return matrix
@@ -328,7 +340,7 @@ def iter_scored(
         done, rows = 0, 0
         # A thread reads, validates and builds the features of the next chunk meanwhile.
         prepared = (
-            (validated, scorer.prepare(validated.columns))
+            (validated, scorer.prepare(validated.columns, validated.codes))
             for validated in (validator.validate(chunk) for chunk in reader.chunks())
         )
         for validated, ready in _ahead(prepared):

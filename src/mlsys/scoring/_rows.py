@@ -29,7 +29,7 @@ from mlsys.data import FeatureSchema
 from mlsys.errors import SchemaError
 from mlsys.scoring._reader import Chunk, TableReader
 
-__all__ = ["RowValidator", "ValidatedChunk"]
+__all__ = ["Coded", "RowValidator", "ValidatedChunk"]
 
 Columns = dict[str, np.ndarray[Any, Any]]
 BoolArray = np.ndarray[Any, np.dtype[np.bool_]]
@@ -53,6 +53,8 @@ class ValidatedChunk:
         rows: 1-based data row numbers of the good rows.
         rejects: Rejected rows: ``row``, ``reason`` and every input column as text.
         reasons: Rejected rows per problem (``"employees: not a number"``).
+        codes: The same categorical columns as integer codes into their distinct levels
+            (``columns[c]`` is ``levels[codes]``), so scorers can map levels once per chunk.
     """
 
     columns: Columns
@@ -60,6 +62,7 @@ class ValidatedChunk:
     rows: np.ndarray[Any, np.dtype[np.int64]]
     rejects: pa.Table
     reasons: Counter[str] = field(default_factory=Counter)
+    codes: dict[str, Coded] = field(default_factory=dict)
 
     @property
     def n_good(self) -> int:
@@ -70,6 +73,14 @@ class ValidatedChunk:
     def n_rejected(self) -> int:
         """Rows that failed."""
         return int(self.rejects.num_rows)
+
+
+@dataclass(frozen=True)
+class Coded:
+    """A categorical column as ``levels[codes]``: distinct values (``None`` last) and codes."""
+
+    codes: np.ndarray[Any, np.dtype[np.intp]]
+    levels: np.ndarray[Any, np.dtype[np.object_]]
 
 
 @dataclass
@@ -147,8 +158,13 @@ class RowValidator:
         table = chunk.table
         n = table.num_rows
         columns: Columns = {}
+        codes: dict[str, Coded] = {}
         problems: list[_Problem] = []
         for column, kind in self.kinds.items():
+            if kind == "categorical":
+                codes[column] = _categories(_plain(table.column(column)))
+                columns[column] = codes[column].levels[codes[column].codes]
+                continue
             values, found = _PARSERS[kind](_plain(table.column(column)), column)
             columns[column] = values
             problems.extend(found)
@@ -163,6 +179,7 @@ class RowValidator:
         all_good = bool(good.all())
         if not all_good:
             columns = {c: v[good] for c, v in columns.items()}
+            codes = {c: Coded(v.codes[good], v.levels) for c, v in codes.items()}
         kept_table = table.select(self.keep)
         if not all_good:
             kept_table = kept_table.filter(pa.array(good))
@@ -174,6 +191,7 @@ class RowValidator:
             rows=chunk.rows[good] if not all_good else chunk.rows,
             rejects=rejects,
             reasons=reasons,
+            codes=codes,
         )
 
     def _rejects(
@@ -336,26 +354,29 @@ def _booleans(array: pa.Array, column: str) -> tuple[FloatArray, list[_Problem]]
     return np.asarray(values, dtype=np.float64), problems
 
 
-def _categories(array: pa.Array, column: str) -> tuple[np.ndarray[Any, Any], list[_Problem]]:
-    """Object array of ``str`` with ``None`` for missing, as the server's validator builds it."""
+def _categories(array: pa.Array) -> Coded:
+    """Distinct levels as ``str`` (``None`` for missing) and a code per row.
+
+    Values match what the server's validator builds; categorical values are never rejected
+    (a level the model never saw is scored as a rare one).
+    """
     if pa.types.is_null(array.type):
-        return np.full(len(array), None, dtype=object), []
+        return Coded(np.zeros(len(array), dtype=np.intp), np.array([None], dtype=object))
     if pa.types.is_boolean(array.type):
         array = pc.if_else(array, "True", "False")  # as str(True) in pandas
     elif not _is_text(array.type):
         array = array.cast(pa.string())
     # Decode each distinct level once, then index: no Python string per row.
     encoded = pc.dictionary_encode(array)
-    lookup = np.empty(len(encoded.dictionary) + 1, dtype=object)
+    levels = np.empty(len(encoded.dictionary) + 1, dtype=object)
     # pandas (skipinitialspace=True, as training reads) drops leading spaces only.
-    lookup[:-1] = [v.lstrip(" ") or None for v in encoded.dictionary.to_pylist()]
-    lookup[-1] = None
-    codes = pc.fill_null(encoded.indices, len(lookup) - 1).to_numpy(zero_copy_only=False)
-    return lookup[codes], []
+    levels[:-1] = [v.lstrip(" ") or None for v in encoded.dictionary.to_pylist()]
+    levels[-1] = None
+    codes = pc.fill_null(encoded.indices, len(levels) - 1).to_numpy(zero_copy_only=False)
+    return Coded(np.asarray(codes, dtype=np.intp), levels)
 
 
 _PARSERS: dict[str, Callable[[pa.Array, str], tuple[np.ndarray[Any, Any], list[_Problem]]]] = {
     "numeric": _numbers,
     "boolean": _booleans,
-    "categorical": _categories,
 }

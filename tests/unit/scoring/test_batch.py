@@ -12,7 +12,14 @@ from pandas.api import types as ptypes
 
 from mlsys.errors import ConfigError, DataError, SchemaError
 from mlsys.models import ModelBundle
-from mlsys.scoring import ChunkScorer, ScoreStats, resolve_model, score_file
+from mlsys.scoring import (
+    ChunkScorer,
+    RowValidator,
+    ScoreStats,
+    open_table,
+    resolve_model,
+    score_file,
+)
 
 pytestmark = pytest.mark.unit
 
@@ -162,3 +169,23 @@ def test_score_stats_quantiles_match_numpy_to_the_bin_width() -> None:
     assert summary["mean"] == pytest.approx(p.mean(), abs=1e-6)
     assert stats.above == int((p >= 0.2).sum())
     assert ScoreStats(0.5).quantile(0.5) is None
+
+
+def test_the_hashed_one_hot_matrix_equals_the_server_scorer_matrix(
+    tmp_path: Path, leads_file: Path, bundles: dict[str, ModelBundle]
+) -> None:
+    frame = pd.read_csv(leads_file, dtype=str).head(60)
+    frame.loc[0, "industry"] = "a level never seen in training"
+    frame.loc[1, "region"] = None
+    data = tmp_path / "in.csv"
+    frame.to_csv(data, index=False)
+    reader = open_table(data)
+    validator = RowValidator(bundles["tabular"].schema)
+    validator.check_columns(reader)
+    (chunk,) = reader.chunks()
+    validated = validator.validate(chunk)
+    hashed = ChunkScorer(bundles["tabular"]).compiled
+    server = hashed.compiled  # mlsys.serving.compile_scorer's own scorer
+    expected = server.matrix(validated.columns)
+    np.testing.assert_array_equal(hashed.matrix(validated.columns), expected)
+    np.testing.assert_array_equal(hashed.matrix(validated.columns, validated.codes), expected)

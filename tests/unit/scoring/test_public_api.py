@@ -14,6 +14,7 @@ def test_scoring_exports_exactly_its_public_api() -> None:
         "NA_VALUES",
         "Chunk",
         "ChunkScorer",
+        "Coded",
         "Malformed",
         "Prepared",
         "ResolvedModel",
