@@ -101,7 +101,15 @@ def test_the_doc_has_the_steps_the_test_relies_on() -> None:
     blocks = bash_blocks(DOC.read_text())
     assert blocks[0] == "make train"
     script = "\n".join(blocks)
-    for step in ("ARGS=", "mlsys.registry list", "ml-register promote", "mlsys.serve", "/predict"):
+    steps = (
+        "ARGS=",
+        "registry list",
+        "ml-register promote",
+        "mlsys.serve",
+        "ml-predict",
+        "ml-evaluate",
+    )
+    for step in steps:
         assert step in script, step
     assert f"port={DOC_PORT} &" in script
     assert "kill %1" in script
@@ -155,4 +163,5 @@ def test_quickstart_commands_run_as_written(tmp_path: Path) -> None:
         r'\{"probability":[0-9.e-]+,"decision":(true|false),"model_version":"1"\}', stdout
     )
     assert prediction, stdout[-3000:]
-    assert "conversion-LogisticRegressionModel" in stdout  # the MLflow query lists both runs
+    assert (checkout / "outputs" / "scores.csv").is_file()
+    assert (checkout / "outputs" / "eval" / "report.html").is_file()
