@@ -25,13 +25,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from mlsys.errors import ConfigError, DataError
+from mlsys.errors import ConfigError, DataError, SchemaError
 from mlsys.evaluation._bootstrap import ConfidenceInterval, bootstrap_intervals
-from mlsys.evaluation._plots import gains_table
+from mlsys.evaluation._plots import PLOT_NAMES, gains_table
 from mlsys.evaluation._segments import SegmentReport, segment_breakdown
 
 if TYPE_CHECKING:
-    from mlsys.evaluation._evaluator import Evaluator
+    from mlsys.evaluation._evaluator import EvaluationReport, Evaluator
     from mlsys.evaluation._explain import FeatureImportance, ShapSummary
     from mlsys.models import ModelBundle
 
@@ -210,38 +210,14 @@ def write_evaluation_report(
     evaluator = evaluator or Evaluator()
     options = options or evaluator.report
     labels, p = _check_inputs(y, probabilities, frame)
+    segment_values = _segment_values(frame, options)  # a bad column fails before any work
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     timer = _Timer()
     notes: list[str] = []
-    files: dict[str, Path] = {}
-
     with timer("metrics"):
-        evaluation = evaluator.evaluate(labels, p, threshold)
-        metrics = evaluation.metrics
-        intervals = (
-            bootstrap_intervals(
-                labels,
-                p,
-                resamples=options.bootstrap,
-                confidence=options.confidence,
-                seed=options.seed,
-            )
-            if options.bootstrap
-            else {}
-        )
-        notes.extend(_metric_notes(metrics, intervals))
-        files["metrics"] = _write_json(
-            out / "metrics.json",
-            {**metrics, "confidence_intervals": {k: v.to_dict() for k, v in intervals.items()}},
-        )
-        files["classification_report"] = out / "classification_report.txt"
-        files["classification_report"].write_text(evaluation.classification_report)
-        gains = gains_table(labels, p)
-        files["confusion_matrix"] = _write_json(
-            out / "confusion_matrix.json",
-            {**metrics["confusion_matrix"], "threshold": float(threshold), "rows": len(labels)},
-        )
+        evaluation, intervals, files = _write_metrics(labels, p, threshold, out, evaluator, options)
+        notes.extend(_metric_notes(evaluation.metrics, intervals))
     plots: dict[str, Path] = {}
     if options.plots:
         with timer("plots"):
@@ -249,7 +225,7 @@ def write_evaluation_report(
                 labels,
                 p,
                 threshold,
-                metrics,
+                evaluation.metrics,
                 intervals,
                 out,
                 options,
@@ -258,9 +234,9 @@ def write_evaluation_report(
             )
             files.update({_file_key(name): path for name, path in plots.items()})
     segments = None
-    if options.segment_column is not None:
+    if segment_values is not None:
         with timer("segments"):
-            segments = _segments(labels, p, threshold, frame, options)
+            segments = _segments(labels, p, threshold, segment_values, options)
             files["segments"] = _write_json(out / "segments.json", segments.to_dict())
             notes.extend(
                 f"Segment '{s.segment}' of {segments.column}: {'; '.join(s.notes)}."
@@ -270,9 +246,7 @@ def write_evaluation_report(
     importance = shap_summary = None
     if options.importance or options.shap:
         importance, shap_summary = _explain(labels, frame, bundle, options, out, files, timer)
-        for part in (importance, shap_summary):
-            if part is not None and part.reason:
-                notes.append(part.reason)
+        notes.extend(part.reason for part in (importance, shap_summary) if part and part.reason)
     facts = _model_facts(threshold, bundle, metadata)
     artifacts = ReportArtifacts(
         out_dir=out,
@@ -280,10 +254,10 @@ def write_evaluation_report(
         metrics_json=files["metrics"],
         files=files,
         plots=plots,
-        metrics=metrics,
+        metrics=evaluation.metrics,
         intervals=intervals,
         classification_report=evaluation.classification_report,
-        gains=gains,
+        gains=gains_table(labels, p),
         segments=segments,
         importance=importance,
         shap=shap_summary,
@@ -295,6 +269,7 @@ def write_evaluation_report(
 
         artifacts.html.write_text(render_html(artifacts, facts, options), encoding="utf-8")
         files["html"] = artifacts.html
+    _remove_stale(out, files)
     log.info(
         "Evaluation report: %s (%s)",
         artifacts.html,
@@ -342,6 +317,58 @@ def _check_inputs(
             "bundle.predict_proba on rows that pass the model's schema."
         )
     return labels.astype(np.int64), p
+
+
+def _write_metrics(
+    labels: np.ndarray[Any, Any],
+    p: np.ndarray[Any, np.dtype[np.float64]],
+    threshold: float,
+    out: Path,
+    evaluator: Evaluator,
+    options: ReportOptions,
+) -> tuple[EvaluationReport, dict[str, ConfidenceInterval], dict[str, Path]]:
+    """Metrics with intervals, the classification report and the confusion matrix, on disk."""
+    evaluation = evaluator.evaluate(labels, p, threshold)
+    metrics = evaluation.metrics
+    intervals = {}
+    if options.bootstrap:
+        intervals = bootstrap_intervals(
+            labels,
+            p,
+            resamples=options.bootstrap,
+            confidence=options.confidence,
+            seed=options.seed,
+        )
+    ci = {k: v.to_dict() for k, v in intervals.items()}
+    files = {
+        "metrics": _write_json(out / "metrics.json", {**metrics, "confidence_intervals": ci}),
+        "classification_report": out / "classification_report.txt",
+        "confusion_matrix": _write_json(
+            out / "confusion_matrix.json",
+            {**metrics["confusion_matrix"], "threshold": float(threshold), "rows": len(labels)},
+        ),
+    }
+    files["classification_report"].write_text(evaluation.classification_report)
+    return evaluation, intervals, files
+
+
+#: Files a report may write besides the three always written; left-overs of an earlier
+#: report in the same folder are removed so the folder never mixes two evaluations.
+_OPTIONAL_FILES = (
+    *(f"{name}.png" for name in PLOT_NAMES),
+    "segments.json",
+    "feature_importance.json",
+    "feature_importance.png",
+    "shap_summary.json",
+    "shap_summary.png",
+)
+
+
+def _remove_stale(out: Path, files: Mapping[str, Path]) -> None:
+    written = {path.name for path in files.values()}
+    for name in _OPTIONAL_FILES:
+        if name not in written:
+            (out / name).unlink(missing_ok=True)
 
 
 def _metric_notes(
@@ -409,17 +436,11 @@ def _file_key(plot: str) -> str:
     return f"{plot}_png" if plot == "confusion_matrix" else plot
 
 
-def _segments(
-    labels: np.ndarray[Any, Any],
-    p: np.ndarray[Any, Any],
-    threshold: float,
-    frame: pd.DataFrame | None,
-    options: ReportOptions,
-) -> SegmentReport:
-    from mlsys.errors import SchemaError
-
+def _segment_values(frame: pd.DataFrame | None, options: ReportOptions) -> pd.Series | None:
+    """The segment column of the scored rows, or ``None`` without one; fails clearly."""
     column = options.segment_column
-    assert column is not None
+    if column is None:
+        return None
     if frame is None:
         raise ConfigError(
             f"evaluation.report.segment_column='{column}' needs the scored rows. "
@@ -430,12 +451,22 @@ def _segments(
             f"evaluation.report.segment_column: column '{column}' is not in the scored rows "
             f"(columns: {list(map(str, frame.columns))}). Fix: name one of those columns."
         )
+    return frame[column]
+
+
+def _segments(
+    labels: np.ndarray[Any, Any],
+    p: np.ndarray[Any, Any],
+    threshold: float,
+    values: pd.Series,
+    options: ReportOptions,
+) -> SegmentReport:
     return segment_breakdown(
-        frame[column].to_numpy(),
+        values.to_numpy(),
         labels,
         p,
         threshold,
-        column=column,
+        column=str(values.name),
         max_segments=options.max_segments,
         min_positives=options.min_positives,
         min_negatives=options.min_negatives,

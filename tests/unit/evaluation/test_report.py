@@ -215,3 +215,22 @@ def test_report_options_reject_bad_values_naming_the_key(
 ) -> None:
     with pytest.raises(ConfigError, match=message):
         ReportOptions(**{field: value})  # type: ignore[arg-type]
+
+
+def test_a_second_report_in_the_same_folder_leaves_no_stale_files(tmp_path: Path) -> None:
+    y, p = _scored(300)
+    frame = pd.DataFrame({"region": ["EU", "US", "APAC"] * 100})
+    first = write_evaluation_report(
+        y, p, 0.4, tmp_path, frame=frame, options=ReportOptions(segment_column="region", dpi=30)
+    )
+    (tmp_path / "notes.txt").write_text("someone else's file")
+
+    second = write_evaluation_report(np.zeros(300), p, 0.4, tmp_path, options=QUICK)
+
+    assert not (tmp_path / "roc.png").exists()
+    assert not (tmp_path / "segments.json").exists()
+    assert {p.name for p in tmp_path.iterdir()} == {
+        *(path.name for path in second.files.values()),
+        "notes.txt",
+    }
+    assert len(first.files) > len(second.files)
