@@ -39,6 +39,7 @@ import pyarrow.compute as pc
 from mlsys.errors import ConfigError, DataError, MlsysError, SchemaError
 from mlsys.logs import configure_logging
 from mlsys.predict import add_model_arguments
+from mlsys.scoring import DEFAULT_CHUNK_SIZE
 
 if TYPE_CHECKING:
     from mlsys.evaluation import ReportArtifacts, ReportOptions
@@ -124,7 +125,7 @@ def evaluate_file(
     positive_label: str | None = None,
     threshold: float | None = None,
     options: ReportOptions | None = None,
-    chunk_size: int = 50_000,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
     sep: str = ",",
     na_values: Sequence[str] = (),
     progress: bool = False,
@@ -426,7 +427,9 @@ def _parser() -> argparse.ArgumentParser:
         "--no-importance", action="store_true", help="skip global feature importance"
     )
     parser.add_argument("--no-plots", action="store_true", help="metrics and HTML only, no PNGs")
-    parser.add_argument("--chunk-size", type=int, default=50_000, help="rows read at a time")
+    parser.add_argument(
+        "--chunk-size", type=int, default=DEFAULT_CHUNK_SIZE, help="rows read at a time"
+    )
     parser.add_argument("--sep", default=",", help="CSV field separator")
     parser.add_argument(
         "--na-values", default="", help="extra comma-separated strings meaning missing in a CSV"

@@ -24,6 +24,7 @@ from pathlib import Path
 
 from mlsys.errors import MlsysError
 from mlsys.logs import configure_logging
+from mlsys.scoring import DEFAULT_CHUNK_SIZE
 
 __all__ = ["add_model_arguments", "main"]
 
@@ -60,7 +61,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     add_model_arguments(parser)
     parser.add_argument(
-        "--chunk-size", type=int, default=50_000, help="rows per chunk (bounds memory)"
+        "--chunk-size",
+        type=int,
+        default=DEFAULT_CHUNK_SIZE,
+        help=f"rows per chunk (bounds memory; default {DEFAULT_CHUNK_SIZE:,})",
     )
     parser.add_argument(
         "--threshold", type=float, default=None, help="decision threshold (default: the model's)"

@@ -26,12 +26,20 @@ if TYPE_CHECKING:
         iter_scored,
         score_file,
     )
-    from mlsys.scoring._reader import NA_VALUES, Chunk, Malformed, TableReader, open_table
+    from mlsys.scoring._reader import (
+        DEFAULT_CHUNK_SIZE,
+        NA_VALUES,
+        Chunk,
+        Malformed,
+        TableReader,
+        open_table,
+    )
     from mlsys.scoring._resolve import ResolvedModel, resolve_model
     from mlsys.scoring._rows import Coded, RowValidator, ValidatedChunk
     from mlsys.scoring._writer import TableWriter, output_format
 
 __all__ = [
+    "DEFAULT_CHUNK_SIZE",
     "NA_VALUES",
     "Chunk",
     "ChunkScorer",
@@ -67,7 +75,8 @@ _LAZY = {
         "mlsys.scoring._batch",
     ),
     **dict.fromkeys(
-        ["NA_VALUES", "Chunk", "Malformed", "TableReader", "open_table"], "mlsys.scoring._reader"
+        ["DEFAULT_CHUNK_SIZE", "NA_VALUES", "Chunk", "Malformed", "TableReader", "open_table"],
+        "mlsys.scoring._reader",
     ),
     **dict.fromkeys(["ResolvedModel", "resolve_model"], "mlsys.scoring._resolve"),
     **dict.fromkeys(["Coded", "RowValidator", "ValidatedChunk"], "mlsys.scoring._rows"),

@@ -26,7 +26,7 @@ from tqdm import tqdm  # type: ignore[import-untyped]  # no stubs in the lock
 
 from mlsys.errors import ConfigError, DataError
 from mlsys.models import ModelBundle
-from mlsys.scoring._reader import TableReader, open_table
+from mlsys.scoring._reader import DEFAULT_CHUNK_SIZE, TableReader, open_table
 from mlsys.scoring._resolve import ResolvedModel
 from mlsys.scoring._rows import Coded, Columns, RowValidator, ValidatedChunk
 from mlsys.scoring._writer import TableWriter, output_format
@@ -374,7 +374,7 @@ def score_file(
     model: ResolvedModel,
     *,
     rejects: str | Path | None = None,
-    chunk_size: int = 50_000,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
     threshold: float | None = None,
     id_column: str | None = None,
     sep: str = ",",
