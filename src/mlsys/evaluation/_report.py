@@ -425,10 +425,19 @@ def _draw_plots(
     drawn = {}
     for name, reason in plots.plot_availability(labels).items():
         if reason:
-            notes.append(f"The {name.replace('_', ' ')} plot is not drawn: {reason}.")
+            notes.append(f"The {_PLOT_TITLES.get(name, name)} plot is not drawn: {reason}.")
             continue
         drawn[name] = draw[name](out / f"{name}.png")
     return drawn
+
+
+_PLOT_TITLES = {
+    "roc": "ROC",
+    "precision_recall": "precision-recall",
+    "gains_lift": "gains and lift",
+    "threshold_analysis": "threshold analysis",
+    "score_distribution": "score distribution",
+}
 
 
 def _file_key(plot: str) -> str:

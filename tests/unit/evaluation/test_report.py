@@ -102,7 +102,7 @@ def test_one_class_input_gives_a_report_that_says_what_is_undefined(tmp_path: Pa
     assert set(report.plots) == {"calibration", "score_distribution", "confusion_matrix"}
     notes = " ".join(report.notes)
     assert "roc_auc is undefined: no converters (every label is 0) among 60 rows" in notes
-    assert "The roc plot is not drawn" in notes
+    assert "The ROC plot is not drawn: labels hold a single class (0 of 60 rows" in notes
     page = report.html.read_text()
     assert "undefined" in page
     assert "no converters (every label is 0)" in page
