@@ -60,9 +60,9 @@ class ChunkScorer:
     """Calibrated probabilities for validated columns, on the fastest path that agrees.
 
     Tabular bundles get the compiled numpy scorer of :func:`mlsys.serving.compile_scorer` (the
-    server's fast path). Before it scores anything it is checked against the bundle's own
-    pandas path on real rows of the first chunk plus rows of unseen levels and missing values;
-    on any disagreement the bundle's path is used for the whole run.
+    server's fast path). It is checked against the bundle's own pandas path when the scorer is
+    built, on probe rows holding every category level the model knows, unseen levels, missing
+    values and numbers of every magnitude; if they disagree at all, the bundle's path is used.
     """
 
     def __init__(self, bundle: ModelBundle) -> None:
@@ -71,7 +71,8 @@ class ChunkScorer:
         self.bundle = bundle
         compiled = compile_scorer(bundle)
         self.compiled: Any = _HashedOneHot.wrap(compiled) if compiled is not None else None
-        self._checked = False
+        if self.compiled is not None:
+            self._verify(self._probe())
 
     @property
     def fast(self) -> bool:
@@ -92,8 +93,6 @@ class ChunkScorer:
         n = len(next(iter(columns.values()))) if columns else 0
         if n == 0:
             return Prepared(raw=np.zeros(0, dtype=np.float64))
-        if self.compiled is not None and not self._checked:
-            self._check(columns)
         compiled = self.compiled
         if compiled is None:
             return Prepared(raw=self._slow(columns))
@@ -111,24 +110,40 @@ class ChunkScorer:
     def _slow(self, columns: Columns) -> FloatArray:
         return self.bundle.raw_scores(pd.DataFrame(columns, copy=False))
 
-    def _check(self, columns: Columns) -> None:
-        self._checked = True
-        sample = {c: v[:256] for c, v in columns.items()}
-        edge = {c: v[:2].copy() for c, v in columns.items()}
+    def _probe(self) -> Columns:
+        """Rows covering every known level (plus unseen and missing) and numbers of all sizes."""
+        rng = np.random.default_rng(0)
+        known = (
+            {column: list(index) for column, index, _, _ in self.compiled.lookups}
+            if isinstance(self.compiled, _HashedOneHot)
+            else {}
+        )
+        n = min(4096, max([64, *(len(levels) + 2 for levels in known.values())]))
+        probe: Columns = {}
         for column, kind in zip(self.bundle.schema.columns, self.bundle.schema.kinds, strict=True):
             if kind == "categorical":
-                edge[column][:] = ["\x00unseen level\x00", None][: len(edge[column])]
+                levels = [*known.get(column, []), "\x00unseen level\x00", None]
+                probe[column] = np.array([levels[i % len(levels)] for i in range(n)], dtype=object)
+                continue
+            if kind == "boolean":
+                values = rng.integers(0, 2, n).astype(np.float64)
             else:
-                edge[column][-1:] = np.nan
-        probe = {c: np.concatenate([sample[c], edge[c]]) for c in columns}
+                values = rng.normal(0.0, 1.0, n) * 10.0 ** rng.integers(-2, 5, n)
+                values[::7] = 0.0
+            values[3::11] = np.nan
+            probe[column] = values
+        return probe
+
+    def _verify(self, probe: Columns) -> None:
         try:
-            fast = self.compiled(probe)
-            agree = bool(np.allclose(fast, self._slow(probe), rtol=1e-9, atol=1e-12))
+            agree = bool(
+                np.allclose(self.compiled(probe), self._slow(probe), rtol=1e-9, atol=1e-12)
+            )
         except Exception as exc:
-            log.warning("Fast path failed on the first rows (%s); using the bundle's path", exc)
+            log.warning("Fast path failed on probe rows (%s); using the bundle's path", exc)
             agree = False
         if not agree:
-            log.warning("Fast path disagrees with the bundle on the first rows; using the bundle")
+            log.warning("Fast path disagrees with the bundle on probe rows; using the bundle")
             self.compiled = None
 
 

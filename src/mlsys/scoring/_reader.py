@@ -179,6 +179,7 @@ class CsvReader:
         self.what = what
         self.total: int | None = path.stat().st_size
         self._raw: pa.NativeFile | None = None
+        self.block = _BLOCK_BYTES
         self.columns = self._header()
         self.types: dict[str, pa.DataType] = {c: pa.string() for c in self.columns}
 
@@ -197,25 +198,38 @@ class CsvReader:
             raw.close()
 
     def _header(self) -> list[str]:
+        # The header comes with the first block; a small one keeps opening cheap. A header
+        # longer than that (thousands of columns) gets a second try, and reading then uses
+        # blocks that large too.
+        small, large = 64 << 10, 64 << 20
         try:
-            with self._stream() as stream:
-                reader = pcsv.open_csv(
-                    stream,
-                    read_options=pcsv.ReadOptions(use_threads=False, block_size=1 << 20),
-                    parse_options=pcsv.ParseOptions(
-                        delimiter=self.sep,
-                        newlines_in_values=True,
-                        invalid_row_handler=lambda row: "skip",
-                    ),
-                )
-                names = [str(name) for name in reader.schema.names]
+            return self._names(small)
+        except pa.ArrowInvalid:
+            pass
+        try:
+            names = self._names(large)
         except pa.ArrowInvalid as exc:
             if "Empty CSV file" in str(exc):
                 raise DataError(
-                    f"{self.what}: '{self.path}' is empty (no header line). Fix: pass a CSV with "
-                    "a header line naming the model's columns."
+                    f"{self.what}: '{self.path}' is empty (no header line). Fix: pass a CSV "
+                    "with a header line naming the model's columns."
                 ) from exc
             raise self._unreadable(exc) from exc
+        self.block = large
+        return names
+
+    def _names(self, block: int) -> list[str]:
+        with self._stream() as stream:
+            reader = pcsv.open_csv(
+                stream,
+                read_options=pcsv.ReadOptions(use_threads=False, block_size=block),
+                parse_options=pcsv.ParseOptions(
+                    delimiter=self.sep,
+                    newlines_in_values=True,
+                    invalid_row_handler=lambda row: "skip",
+                ),
+            )
+            names = [str(name) for name in reader.schema.names]
         if len(names) == 1 and self.sep != ";" and ";" in names[0]:
             raise DataError(
                 f"--sep: '{self.path}' parsed as a single column '{names[0]}'. "
@@ -235,7 +249,7 @@ class CsvReader:
         with self._stream() as stream, self._translated():
             reader = pcsv.open_csv(
                 stream,
-                read_options=pcsv.ReadOptions(use_threads=False, block_size=_BLOCK_BYTES),
+                read_options=pcsv.ReadOptions(use_threads=False, block_size=self.block),
                 parse_options=pcsv.ParseOptions(
                     delimiter=self.sep, newlines_in_values=True, invalid_row_handler=on_invalid
                 ),

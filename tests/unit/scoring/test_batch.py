@@ -140,21 +140,42 @@ def test_bad_input_writes_nothing(
 
 
 def test_a_fast_path_that_disagrees_is_replaced_by_the_bundle(
-    bundles: dict[str, ModelBundle], caplog: pytest.LogCaptureFixture
+    bundles: dict[str, ModelBundle],
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    import mlsys.serving
+
+    def off_by_a_little(bundle: ModelBundle) -> object:
+        return lambda columns: bundle.raw_scores(pd.DataFrame(columns)) + 1e-6
+
+    monkeypatch.setattr(mlsys.serving, "compile_scorer", off_by_a_little)
     scorer = ChunkScorer(bundles["tabular"])
-    assert scorer.fast
-    scorer.compiled = lambda columns: np.full(len(columns["employees"]), 0.5)
+    assert not scorer.fast
+    assert "disagrees" in caplog.text
     schema = bundles["tabular"].schema
     columns = {
         **{c: np.array(["retail", None], dtype=object) for c in schema.categorical},
         **{c: np.array([1.0, np.nan]) for c in schema.numeric},
         **{c: np.array([0.0, 1.0]) for c in schema.boolean},
     }
-    scores = scorer(columns)
-    assert not scorer.fast
-    assert "disagrees" in caplog.text
-    np.testing.assert_allclose(scores, bundles["tabular"].predict_proba(pd.DataFrame(columns)))
+    np.testing.assert_allclose(
+        scorer(columns), bundles["tabular"].predict_proba(pd.DataFrame(columns))
+    )
+
+
+def test_the_probe_covers_every_known_level_unseen_and_missing(
+    bundles: dict[str, ModelBundle],
+) -> None:
+    scorer = ChunkScorer(bundles["tabular"])
+    assert scorer.fast
+    probe = scorer._probe()
+    for column, index, _, _ in scorer.compiled.lookups:
+        assert set(index) <= set(probe[column])
+        assert "\x00unseen level\x00" in set(probe[column])
+    for column in bundles["tabular"].schema.numeric:
+        assert np.isnan(probe[column]).any()
+        assert np.nanmax(np.abs(probe[column])) > 100
 
 
 def test_score_stats_quantiles_match_numpy_to_the_bin_width() -> None:

@@ -142,3 +142,12 @@ def test_invalid_utf8_is_a_data_error_naming_the_fix(tmp_path: Path) -> None:
     path.write_bytes("a,b\nné,1\n".encode("latin-1"))
     with pytest.raises(DataError, match="UTF-8"):
         list(open_table(path).chunks())
+
+
+def test_a_header_wider_than_the_first_block_is_read(tmp_path: Path) -> None:
+    names = [f"column_with_a_long_name_{i:06d}" for i in range(4000)]
+    path = tmp_path / "wide.csv"
+    path.write_text(",".join(names) + "\n" + ",".join("1" for _ in names) + "\n")
+    reader = open_table(path)
+    assert reader.columns == names
+    assert sum(c.table.num_rows for c in reader.chunks()) == 1
