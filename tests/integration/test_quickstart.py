@@ -115,6 +115,7 @@ def test_the_doc_has_the_steps_the_test_relies_on() -> None:
     assert "kill %1" in script
 
 
+@pytest.mark.slow  # 1.5 to 2.5 minutes on 2 cores: two trainings and six other processes
 def test_quickstart_commands_run_as_written(tmp_path: Path) -> None:
     if not (REPO_ROOT / ".venv" / "bin" / "python").exists():
         pytest.skip("no synced .venv in the checkout: run `make setup` first")
