@@ -14,6 +14,7 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -373,8 +374,6 @@ def _ahead(items: Iterator[T]) -> Iterator[T]:
     Arrow parsing, numpy and the model's prediction release the GIL, so the two overlap. At
     most two chunks are in memory.
     """
-    from concurrent.futures import ThreadPoolExecutor
-
     done = object()
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="mlsys-read") as pool:
         pending = pool.submit(next, items, done)

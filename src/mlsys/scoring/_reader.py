@@ -66,7 +66,7 @@ PARQUET_SUFFIXES = (".parquet", ".pq")
 _COMPRESSION = {".gz": "gzip", ".bz2": "bz2", ".zst": "zstd"}
 #: Arrow parses this many bytes at a time, and reads a few blocks ahead: larger blocks buy no
 #: speed but hold more memory. Chunks are assembled from these blocks.
-_BLOCK_BYTES = 1 << 20
+_BLOCK_BYTES = 256 << 10
 
 
 @dataclass(frozen=True)
