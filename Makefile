@@ -85,6 +85,10 @@ data: $(VENV) ## Regenerate data/leads.csv (byte-identical) from the seeded gene
 bench: $(VENV) ## Framework-overhead benchmark on bank marketing (writes docs/benchmarks/)
 	$(RUN) python benchmarks/train_overhead.py $(ARGS)
 
+.PHONY: bench-predict
+bench-predict: $(VENV) ## Batch-scoring memory and rows/s on 100k and 2M leads (docs/benchmarks/predict.md)
+	$(RUN) python benchmarks/predict.py --write $(ARGS)
+
 MLFLOW_PORT ?= 5000
 MLFLOW_DB ?= postgresql+psycopg://postgres@127.0.0.1:5432/mlsys
 
