@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from mlsys.data import write_leads
+
+# One OpenMP thread that sleeps when idle, for this process and every CLI, server and notebook
+# kernel a test starts. Those share 2 cores with each other (and with a second pytest worker):
+# XGBoost's spinning OpenMP threads then turn a 1 s fit into 20-40 s. Set them to measure
+# multi-threaded speed on purpose.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATASETS = REPO_ROOT.parent / "shared" / "datasets"
