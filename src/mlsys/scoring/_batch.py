@@ -366,6 +366,8 @@ def iter_scored(
             bar.update(position - done)
             bar.set_postfix(rows=f"{rows:,}", refresh=False)
             done = position
+        if reader.total is not None:
+            bar.update(reader.total - done)
 
 
 def _ahead(items: Iterator[T]) -> Iterator[T]:

@@ -179,13 +179,19 @@ class CsvReader:
         self.what = what
         self.total: int | None = path.stat().st_size
         self._raw: pa.NativeFile | None = None
+        self._position = 0
         self.block = _BLOCK_BYTES
         self.columns = self._header()
         self.types: dict[str, pa.DataType] = {c: pa.string() for c in self.columns}
 
     def position(self) -> int:
-        """Bytes of the file consumed so far (compressed bytes for compressed files)."""
-        return self._raw.tell() if self._raw is not None and not self._raw.closed else 0
+        """Bytes of the file read so far (compressed bytes for compressed files).
+
+        Arrow reads a few blocks ahead of the rows handed out, so this runs slightly ahead.
+        """
+        if self._raw is not None and not self._raw.closed:
+            self._position = max(self._position, self._raw.tell())
+        return self._position
 
     @contextlib.contextmanager
     def _stream(self) -> Iterator[pa.NativeFile]:

@@ -210,3 +210,18 @@ def test_the_hashed_one_hot_matrix_equals_the_server_scorer_matrix(
     expected = server.matrix(validated.columns)
     np.testing.assert_array_equal(hashed.matrix(validated.columns), expected)
     np.testing.assert_array_equal(hashed.matrix(validated.columns, validated.codes), expected)
+
+
+def test_the_progress_bar_ends_at_the_whole_file(
+    tmp_path: Path,
+    leads_file: Path,
+    bundle_files: dict[str, Path],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    model = resolve_model(str(bundle_files["tabular"]))
+    score_file(leads_file, tmp_path / "s.csv", model, chunk_size=100, progress=True)
+    err = capsys.readouterr().err
+    assert "scoring: 100%" in err.splitlines()[-1]
+    assert "rows=400" in err
+    score_file(leads_file, tmp_path / "t.csv", model, progress=False)
+    assert capsys.readouterr().err == ""
