@@ -225,3 +225,18 @@ def test_the_progress_bar_ends_at_the_whole_file(
     assert "rows=400" in err
     score_file(leads_file, tmp_path / "t.csv", model, progress=False)
     assert capsys.readouterr().err == ""
+
+
+def test_a_run_failing_half_way_leaves_no_output(
+    tmp_path: Path, small_leads_csv: Path, bundle_files: dict[str, Path]
+) -> None:
+    data = tmp_path / "in.csv"
+    lines = small_leads_csv.read_bytes().splitlines(keepends=True)
+    # Past the first Arrow blocks, so chunks have been scored and written when it fails.
+    data.write_bytes(b"".join(lines[:2900]) + "Zürich".encode("latin-1") + b"".join(lines[2900:]))
+    output = tmp_path / "s.parquet"
+    output.write_text("yesterday's scores")
+    with pytest.raises(DataError, match="UTF-8"):
+        score_file(data, output, resolve_model(str(bundle_files["tabular"])), chunk_size=100)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.csv", "s.parquet"]
+    assert output.read_text() == "yesterday's scores"
