@@ -41,12 +41,16 @@ new-model: $(VENV) ## Scaffold a model class, conf/model/NAME.yaml and its test 
 test: lint format-check typecheck pytest ## Every CI gate: lint, format, types, all tests (what .ci/run runs)
 
 .PHONY: pytest
-pytest: $(VENV) ## All tests, slow ones included
-	$(RUN) pytest $(ARGS)
+# Test files spread over this many pytest-xdist workers (each file stays on one worker, so its
+# module fixtures are built once). WORKERS=0 runs in one process.
+WORKERS ?= 2
+
+pytest: $(VENV) ## All tests, slow ones included, on 2 xdist workers (WORKERS=N to change)
+	$(RUN) pytest -n $(WORKERS) --dist loadfile --durations=15 $(ARGS)
 
 .PHONY: test-fast
 test-fast: $(VENV) ## Tests without the slow ones (real data sets, long runs)
-	$(RUN) pytest -m "not slow" $(ARGS)
+	$(RUN) pytest -n $(WORKERS) --dist loadfile -m "not slow" $(ARGS)
 
 .PHONY: unit
 unit: $(VENV) ## Unit tests only
