@@ -189,8 +189,11 @@ class CsvReader:
 
         Arrow reads a few blocks ahead of the rows handed out, so this runs slightly ahead.
         """
-        if self._raw is not None and not self._raw.closed:
-            self._position = max(self._position, self._raw.tell())
+        raw = self._raw
+        if raw is not None:
+            # The reading thread may close the file at any moment (the last chunk was read).
+            with contextlib.suppress(pa.ArrowInvalid, OSError, ValueError):
+                self._position = max(self._position, raw.tell())
         return self._position
 
     @contextlib.contextmanager
