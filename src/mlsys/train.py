@@ -18,7 +18,7 @@ import logging
 import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 import hydra
 from omegaconf import DictConfig
@@ -167,7 +167,40 @@ def cli() -> None:
         sys.argv = [a for a in sys.argv if a != "--verbose"]
         os.environ["HYDRA_FULL_ERROR"] = "1"
         sys.argv.append("verbose=true")
-    main()
+    if _wants_sweep(sys.argv[1:]) or os.environ.get("MLSYS_FULL_EXIT") == "1":
+        main()
+        return
+    code: int | str | None = 0
+    try:
+        main()
+    except SystemExit as exc:
+        code = exc.code
+    _exit_without_teardown(code)
+
+
+def _exit_without_teardown(code: int | str | None) -> NoReturn:
+    """End a single run the way the interpreter would, minus freeing every object.
+
+    Tearing down pandas, scikit-learn, XGBoost and the rest takes CPython 0.5-0.8 s after the
+    run is over, about a tenth of a run on bank marketing, and nothing of it is observable.
+    Everything that is observable still happens, in the interpreter's order: threads are
+    joined (``threading._shutdown``), ``atexit`` handlers run (logging flushes and closes its
+    files, MLflow ends its runs), and the standard streams are flushed. Sweeps, whose launchers
+    own worker processes, exit normally, and so does any run with ``MLSYS_FULL_EXIT=1``.
+    """
+    import atexit
+    import threading
+
+    shutdown = getattr(threading, "_shutdown", None)
+    if callable(shutdown):
+        shutdown()
+    atexit._run_exitfuncs()
+    if isinstance(code, str):
+        print(code, file=sys.stderr)
+        code = 1
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code or 0)
 
 
 if __name__ == "__main__":
