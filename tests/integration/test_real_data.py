@@ -15,13 +15,21 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 BANK = SHARED_DATASETS / "bank_marketing" / "bank-additional-full.csv"
 
 
+SHOPPERS = SHARED_DATASETS / "online_shoppers" / "online_shoppers_intention.csv"
+
+
+def _shared(path: Path) -> Path:
+    """The data set file, or a skip (a failure under MLSYS_REQUIRE_SHARED_DATA=1)."""
+    if not path.is_file():
+        if os.environ.get("MLSYS_REQUIRE_SHARED_DATA") == "1":
+            pytest.fail(f"{path} is missing and MLSYS_REQUIRE_SHARED_DATA=1 (set by .ci/run)")
+        pytest.skip(f"{path} not present (the shared datasets folder sits beside the repo)")
+    return path
+
+
 @pytest.fixture(scope="module")
 def bank_csv() -> Path:
-    if not BANK.is_file():
-        if os.environ.get("MLSYS_REQUIRE_SHARED_DATA") == "1":
-            pytest.fail(f"{BANK} is missing and MLSYS_REQUIRE_SHARED_DATA=1 (set by .ci/run)")
-        pytest.skip(f"{BANK} not present (the shared datasets folder sits beside the repo)")
-    return BANK
+    return _shared(BANK)
 
 
 @pytest.mark.parametrize("model", ["xgboost", "catboost"])
@@ -36,16 +44,9 @@ def test_default_model_reaches_reference_auc_on_bank_marketing(
     assert result.metrics["n_rows"] == pytest.approx(41188 * 0.2, abs=2)
 
 
-SHOPPERS = SHARED_DATASETS / "online_shoppers" / "online_shoppers_intention.csv"
-
-
 @pytest.fixture(scope="module")
 def shoppers_csv() -> Path:
-    if not SHOPPERS.is_file():
-        if os.environ.get("MLSYS_REQUIRE_SHARED_DATA") == "1":
-            pytest.fail(f"{SHOPPERS} is missing and MLSYS_REQUIRE_SHARED_DATA=1 (set by .ci/run)")
-        pytest.skip(f"{SHOPPERS} not present (the shared datasets folder sits beside the repo)")
-    return SHOPPERS
+    return _shared(SHOPPERS)
 
 
 @pytest.mark.parametrize("model", ["logreg", "hist_gb"])
