@@ -3,43 +3,50 @@
 :func:`write_evaluation_report` is the entry point the training run and the CLIs call; the
 pieces it is built from (bootstrap intervals, plots, segment breakdown, feature importance)
 are public too, for notebooks.
+
+Names are imported on first use: the plot worker process imports ``_plots`` without
+scikit-learn or pandas.
 """
 
 from __future__ import annotations
 
-from mlsys.evaluation._bootstrap import ConfidenceInterval, bootstrap_intervals
-from mlsys.evaluation._evaluator import EvaluationReport, Evaluator, ThresholdPolicy
-from mlsys.evaluation._explain import (
-    FeatureImportance,
-    ShapSummary,
-    feature_importance,
-    raw_column_map,
-    shap_summary,
-)
-from mlsys.evaluation._metrics import (
-    binary_metrics,
-    expected_calibration_error,
-    lift_at_k,
-    precision_at_k,
-    recall_at_k,
-    top_k_mask,
-)
-from mlsys.evaluation._plots import (
-    PLOT_NAMES,
-    calibration_table,
-    gains_table,
-    plot_calibration,
-    plot_confusion_matrix,
-    plot_feature_importance,
-    plot_gains_lift,
-    plot_precision_recall,
-    plot_roc,
-    plot_score_distribution,
-    plot_threshold_analysis,
-    threshold_table,
-)
-from mlsys.evaluation._report import ReportArtifacts, ReportOptions, write_evaluation_report
-from mlsys.evaluation._segments import SegmentMetrics, SegmentReport, segment_breakdown
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from mlsys.evaluation._bootstrap import ConfidenceInterval, bootstrap_intervals
+    from mlsys.evaluation._evaluator import EvaluationReport, Evaluator, ThresholdPolicy
+    from mlsys.evaluation._explain import (
+        FeatureImportance,
+        ShapSummary,
+        feature_importance,
+        raw_column_map,
+        shap_summary,
+    )
+    from mlsys.evaluation._metrics import (
+        binary_metrics,
+        expected_calibration_error,
+        lift_at_k,
+        precision_at_k,
+        recall_at_k,
+        top_k_mask,
+    )
+    from mlsys.evaluation._plots import (
+        PLOT_NAMES,
+        calibration_table,
+        gains_table,
+        plot_calibration,
+        plot_confusion_matrix,
+        plot_feature_importance,
+        plot_gains_lift,
+        plot_precision_recall,
+        plot_roc,
+        plot_score_distribution,
+        plot_threshold_analysis,
+        threshold_table,
+    )
+    from mlsys.evaluation._report import ReportArtifacts, ReportOptions, write_evaluation_report
+    from mlsys.evaluation._segments import SegmentMetrics, SegmentReport, segment_breakdown
 
 __all__ = [
     "PLOT_NAMES",
@@ -77,3 +84,52 @@ __all__ = [
     "top_k_mask",
     "write_evaluation_report",
 ]
+
+_LAZY = {
+    "ConfidenceInterval": "mlsys.evaluation._bootstrap",
+    "bootstrap_intervals": "mlsys.evaluation._bootstrap",
+    "EvaluationReport": "mlsys.evaluation._evaluator",
+    "Evaluator": "mlsys.evaluation._evaluator",
+    "ThresholdPolicy": "mlsys.evaluation._evaluator",
+    "FeatureImportance": "mlsys.evaluation._explain",
+    "ShapSummary": "mlsys.evaluation._explain",
+    "feature_importance": "mlsys.evaluation._explain",
+    "raw_column_map": "mlsys.evaluation._explain",
+    "shap_summary": "mlsys.evaluation._explain",
+    "binary_metrics": "mlsys.evaluation._metrics",
+    "expected_calibration_error": "mlsys.evaluation._metrics",
+    "lift_at_k": "mlsys.evaluation._metrics",
+    "precision_at_k": "mlsys.evaluation._metrics",
+    "recall_at_k": "mlsys.evaluation._metrics",
+    "top_k_mask": "mlsys.evaluation._metrics",
+    "PLOT_NAMES": "mlsys.evaluation._plots",
+    "calibration_table": "mlsys.evaluation._plots",
+    "gains_table": "mlsys.evaluation._plots",
+    "plot_calibration": "mlsys.evaluation._plots",
+    "plot_confusion_matrix": "mlsys.evaluation._plots",
+    "plot_feature_importance": "mlsys.evaluation._plots",
+    "plot_gains_lift": "mlsys.evaluation._plots",
+    "plot_precision_recall": "mlsys.evaluation._plots",
+    "plot_roc": "mlsys.evaluation._plots",
+    "plot_score_distribution": "mlsys.evaluation._plots",
+    "plot_threshold_analysis": "mlsys.evaluation._plots",
+    "threshold_table": "mlsys.evaluation._plots",
+    "ReportArtifacts": "mlsys.evaluation._report",
+    "ReportOptions": "mlsys.evaluation._report",
+    "write_evaluation_report": "mlsys.evaluation._report",
+    "SegmentMetrics": "mlsys.evaluation._segments",
+    "SegmentReport": "mlsys.evaluation._segments",
+    "segment_breakdown": "mlsys.evaluation._segments",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'mlsys.evaluation' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

@@ -16,7 +16,6 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
-from sklearn import metrics as skm
 
 from mlsys.errors import ConfigError
 
@@ -111,6 +110,8 @@ def bootstrap_intervals(
             m: ConfidenceInterval(m, None, None, None, confidence, resamples, resamples, reason)
             for m in BOOTSTRAP_METRICS
         }
+    from sklearn import metrics as skm  # here, not above: plot workers unpickle intervals
+
     estimates = {
         "roc_auc": float(skm.roc_auc_score(labels, p)),
         "pr_auc": float(skm.average_precision_score(labels, p)),

@@ -113,11 +113,9 @@ def plot_roc(
     Example:
         >>> plot_roc([0, 1, 0, 1], [0.1, 0.8, 0.3, 0.6], "/tmp/roc.png")  # doctest: +SKIP
     """
-    from sklearn import metrics as skm
-
     labels, p = _both_classes(y, probabilities, "ROC curve")
-    fpr, tpr, _ = skm.roc_curve(labels, p, drop_intermediate=True)
-    auc = float(skm.roc_auc_score(labels, p))
+    fpr, tpr = _roc_points(labels, p)
+    auc = float(np.trapezoid(tpr, fpr))
     fig, ax = _figure(size, dpi)
     ax.plot(*_thin(fpr, tpr), color=_MODEL, lw=1.6, label=f"model, AUC {auc:.3f}{_ci(interval)}")
     ax.plot([0, 1], [0, 1], ls="--", color=_BASE, lw=1, label="random ranking, AUC 0.5")
@@ -137,11 +135,9 @@ def plot_precision_recall(
     dpi: int = DEFAULT_DPI,
 ) -> Path:
     """Precision against recall; the dashed line is the base rate (precision of random calls)."""
-    from sklearn import metrics as skm
-
     labels, p = _both_classes(y, probabilities, "precision-recall curve")
-    precision, recall, _ = skm.precision_recall_curve(labels, p, drop_intermediate=True)
-    ap = float(skm.average_precision_score(labels, p))
+    precision, recall = _precision_recall_points(labels, p)
+    ap = float(-np.sum(np.diff(recall) * precision[:-1]))
     base = float(labels.mean())
     fig, ax = _figure(size, dpi)
     ax.step(
@@ -156,6 +152,39 @@ def plot_precision_recall(
     _title(ax, "Precision-recall curve")
     ax.legend(loc="upper right", fontsize=_FONT - 1, frameon=False)
     return _save(fig, path)
+
+
+def _roc_points(y: Any, probabilities: Any) -> tuple[FloatArray, FloatArray]:
+    """False and true positive rates at every distinct score, from (0, 0) to (1, 1).
+
+    The curve of scikit-learn's ``roc_curve(..., drop_intermediate=False)``, computed with
+    numpy alone: the plots are drawn in a process that does not import scikit-learn.
+    """
+    tps, fps = _ranked_counts(y, probabilities)
+    return np.r_[0.0, fps / fps[-1]], np.r_[0.0, tps / tps[-1]]
+
+
+def _precision_recall_points(y: Any, probabilities: Any) -> tuple[FloatArray, FloatArray]:
+    """Precision and recall at every distinct score, lowest score first, then (1, 0).
+
+    The curve of scikit-learn's ``precision_recall_curve(..., drop_intermediate=False)``.
+    """
+    tps, fps = _ranked_counts(y, probabilities)
+    precision, recall = tps / (tps + fps), tps / tps[-1]
+    return np.r_[precision[::-1], 1.0], np.r_[recall[::-1], 0.0]
+
+
+def _ranked_counts(y: Any, probabilities: Any) -> tuple[FloatArray, FloatArray]:
+    """Converters and non-converters scored at or above each distinct score, highest first.
+
+    The caller has checked that both classes are present.
+    """
+    labels, p = _arrays(y, probabilities)
+    order = np.argsort(-p, kind="mergesort")
+    ranked = p[order]
+    last = np.r_[np.flatnonzero(np.diff(ranked)), len(ranked) - 1]  # last row of each score
+    tps = np.cumsum(labels[order], dtype=np.float64)[last]
+    return tps, (last + 1) - tps
 
 
 def calibration_table(y: Any, probabilities: Any, bins: int = 10) -> list[dict[str, Any]]:
@@ -197,13 +226,12 @@ def plot_calibration(
     Points on the diagonal are calibrated; marker area grows with the rows in the bin. The title
     carries the expected calibration error (row-weighted mean gap to the diagonal).
     """
-    from mlsys.evaluation._metrics import expected_calibration_error
-
     labels, p = _arrays(y, probabilities)
     if not len(labels):
         raise DataError("calibration plot: no rows to plot. Fix: pass a non-empty split.")
     table = calibration_table(labels, p, bins)
-    ece = expected_calibration_error(labels, p, bins)
+    # expected_calibration_error, from the same bins.
+    ece = sum(r["rows"] * abs(r["mean_predicted"] - r["observed_rate"]) for r in table) / len(p)
     predicted = [r["mean_predicted"] for r in table]
     observed = [r["observed_rate"] for r in table]
     share = np.array([r["rows"] for r in table], dtype=np.float64) / len(labels)

@@ -191,3 +191,28 @@ def test_threshold_table_matches_brute_force(
         assert table["recall"][i] == pytest.approx(tp / y.sum())
         assert table["f1"][i] == pytest.approx(2 * tp / (called + y.sum()))
         assert table["called"][i] == pytest.approx(called / len(y))
+
+
+@settings(FAST)
+@given(labelled_scores())
+def test_curves_match_scikit_learn(data: tuple[np.ndarray, np.ndarray]) -> None:
+    """The plots compute their curves with numpy (the plot worker never imports scikit-learn)."""
+    from sklearn import metrics as skm
+
+    from mlsys.evaluation._plots import _precision_recall_points, _roc_points
+
+    y, p = data
+    if not 0 < y.sum() < len(y):
+        return
+    p = np.round(p, 2)  # ties
+    fpr, tpr = _roc_points(y, p)
+    sk_fpr, sk_tpr, _ = skm.roc_curve(y, p, drop_intermediate=False)
+    np.testing.assert_allclose(fpr, sk_fpr, atol=1e-12)
+    np.testing.assert_allclose(tpr, sk_tpr, atol=1e-12)
+    assert np.trapezoid(tpr, fpr) == pytest.approx(skm.roc_auc_score(y, p), abs=1e-12)
+    precision, recall = _precision_recall_points(y, p)
+    sk_precision, sk_recall, _ = skm.precision_recall_curve(y, p, drop_intermediate=False)
+    np.testing.assert_allclose(precision, sk_precision, atol=1e-12)
+    np.testing.assert_allclose(recall, sk_recall, atol=1e-12)
+    ap = -np.sum(np.diff(recall) * precision[:-1])
+    assert ap == pytest.approx(skm.average_precision_score(y, p), abs=1e-12)
