@@ -420,18 +420,16 @@ class TrainingPipeline:
     def _check_leakage(self, X: pd.DataFrame, y: np.ndarray[Any, Any]) -> None:
         """Warn about any feature that alone nearly separates the classes on training rows."""
         categorical = set(categorical_columns(X))
+        positives = np.asarray(y) == 1
         for name in X.columns:
             column = X[name]
             if name in categorical:
-                # Target-mean encoding: an id-like or outcome-like column scores near 1.0.
-                values = pd.Series(y, index=X.index).groupby(column.fillna("__missing__")).mean()
-                score = column.fillna("__missing__").map(values).to_numpy(dtype=np.float64)
+                auc = _level_auc(column, positives)
             else:
                 numbers = column.to_numpy(dtype=np.float64)
                 missing = np.isnan(numbers)
                 floor = np.nanmin(numbers) - 1 if (~missing).any() else 0.0
-                score = np.where(missing, floor, numbers)
-            auc = _rank_auc(y, score)
+                auc = _rank_auc(positives, np.where(missing, floor, numbers))
             auc = max(auc, 1 - auc)
             if auc >= self.leakage_auc_warning:
                 log.warning(
@@ -599,16 +597,44 @@ def _interval_metrics(report: ReportArtifacts | None) -> dict[str, float]:
 
 
 def _rank_auc(y: np.ndarray[Any, Any], score: np.ndarray[Any, Any]) -> float:
-    """ROC-AUC by the rank-sum formula: ~10x cheaper than scikit-learn's validated version."""
-    from scipy.stats import rankdata
+    """ROC-AUC with ties counted half (the Mann-Whitney statistic), from one sort of the scores.
 
-    positives = y == 1
-    n_pos = int(positives.sum())
-    n_neg = len(y) - n_pos
+    About 10x cheaper than scikit-learn's validated ``roc_auc_score``, with the same value.
+    """
+    values, inverse = np.unique(score, return_inverse=True)
+    return _tied_auc(np.bincount(inverse, weights=y == 1, minlength=len(values)), inverse)
+
+
+def _level_auc(column: pd.Series, positives: np.ndarray[Any, Any]) -> float:
+    """ROC-AUC of a categorical column scored by each level's positive rate (missing is a level).
+
+    The exact value the rank formula gives on the target-mean-encoded column, computed on the
+    levels instead of the rows: an id-like or outcome-like column scores near 1.0.
+    """
+    codes, _ = pd.factorize(column, use_na_sentinel=False)
+    rows = np.bincount(codes)
+    hits = np.bincount(codes, weights=positives, minlength=len(rows))
+    rates, level_of_rate = np.unique(hits / rows, return_inverse=True)
+    return _tied_auc(
+        np.bincount(level_of_rate, weights=hits, minlength=len(rates)),
+        level_of_rate,
+        np.bincount(level_of_rate, weights=rows, minlength=len(rates)),
+    )
+
+
+def _tied_auc(
+    positives: np.ndarray[Any, Any],
+    group: np.ndarray[Any, Any],
+    counts: np.ndarray[Any, Any] | None = None,
+) -> float:
+    """AUC from positives per distinct score (ascending); ``counts`` default to group sizes."""
+    totals = np.bincount(group, minlength=len(positives)) if counts is None else counts
+    negatives = totals - positives
+    n_pos, n_neg = float(positives.sum()), float(negatives.sum())
     if n_pos == 0 or n_neg == 0:
         return 0.5
-    ranks = rankdata(score)
-    return float((ranks[positives].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+    below = np.cumsum(negatives) - negatives
+    return float((positives * (below + 0.5 * negatives)).sum() / (n_pos * n_neg))
 
 
 def _rows(dataset: Dataset, idx: np.ndarray[Any, Any]) -> tuple[pd.DataFrame, np.ndarray[Any, Any]]:

@@ -241,6 +241,29 @@ def test_rank_auc_matches_scikit_learn() -> None:
         assert _rank_auc(y, score) == pytest.approx(roc_auc_score(y, score), abs=1e-12)
 
 
+def test_level_auc_equals_the_auc_of_the_target_mean_encoded_column() -> None:
+    from sklearn.metrics import roc_auc_score
+
+    from mlsys.pipeline import _level_auc
+
+    rng = np.random.default_rng(5)
+    for _ in range(20):
+        levels = rng.choice(["a", "b", "c", "d", None], size=400)
+        y = (rng.random(400) < np.where(levels == "a", 0.6, 0.2)).astype(int)
+        column = pd.Series(levels, dtype="str")
+        filled = column.fillna("__missing__")
+        encoded = filled.map(pd.Series(y).groupby(filled).mean()).to_numpy(dtype=float)
+        expected = roc_auc_score(y, encoded)
+        assert _level_auc(column, y == 1) == pytest.approx(expected, abs=1e-12)
+
+
+def test_single_feature_auc_is_one_half_when_only_one_class_is_present() -> None:
+    from mlsys.pipeline import _level_auc, _rank_auc
+
+    assert _rank_auc(np.ones(5, dtype=int), np.arange(5.0)) == 0.5
+    assert _level_auc(pd.Series(list("abcab")), np.zeros(5, dtype=bool)) == 0.5
+
+
 class _SpyCalibrator(SigmoidCalibrator):
     seen: ClassVar[list[np.ndarray]] = []
 
