@@ -80,15 +80,20 @@ def main(cfg: DictConfig) -> float | list[float]:
     from hydra.core.hydra_config import HydraConfig
 
     from mlsys.config import build_pipeline
+    from mlsys.evaluation._worker import PlotWorker
 
     hydra_cfg = HydraConfig.get()
     output_dir = Path(hydra_cfg.runtime.output_dir)
     overrides = list(hydra_cfg.overrides.task)
     multirun = _in_multirun()
     tags = {"sweep_id": str(Path(hydra_cfg.sweep.dir).resolve())} if multirun else {}
+    # Started before build_pipeline imports the stack, so that it imports matplotlib on another
+    # core meanwhile. Sweep trials draw no plots (hparams_search presets turn them off).
+    plot_worker = None if multirun or not _draws_plots(cfg) else PlotWorker.start()
     try:
         pipeline = build_pipeline(cfg, output_dir=output_dir, overrides=overrides, tags=tags)
         _settle_heap()
+        pipeline.plot_worker = plot_worker
         if multirun:
             # Trials are tracked but not registered: the sweep offers only its best trial
             # (chosen on validation) to the champion gate when it ends.
@@ -100,6 +105,9 @@ def main(cfg: DictConfig) -> float | list[float]:
         log.error("%s", exc)
         print(f"\nerror: {exc}", file=sys.stderr)
         sys.exit(2)
+    finally:
+        if plot_worker is not None:
+            plot_worker.close()
     print(f"\n{summary_table(result)}\n\nArtifacts: {output_dir}")
     if result.run_id:
         print(f"MLflow run: {result.run_id}")
@@ -108,6 +116,11 @@ def main(cfg: DictConfig) -> float | list[float]:
     if cfg.objectives:
         return _objectives(cfg, list(cfg.objectives), result)
     return result.objective
+
+
+def _draws_plots(cfg: DictConfig) -> bool:
+    report = cfg.get("evaluation", {}).get("report", {})
+    return bool(report.get("enabled", True) and report.get("plots", True))
 
 
 def _settle_heap() -> None:

@@ -29,12 +29,14 @@ import pandas as pd
 from pandas.api import types as ptypes
 
 if TYPE_CHECKING:
+    from mlsys.evaluation._worker import PlotJob
     from mlsys.models import ModelBundle
 
 __all__ = [
     "FeatureImportance",
     "ShapSummary",
     "feature_importance",
+    "importance_plot",
     "plot_importance",
     "plot_shap_summary",
     "raw_column_map",
@@ -526,16 +528,28 @@ def plot_importance(
     importance: FeatureImportance, path: str | Path, top: int = 15, *, dpi: int = 80
 ) -> Path:
     """Bar chart of the ``top`` raw columns by importance."""
-    from mlsys.evaluation._plots import plot_feature_importance
+    from mlsys.evaluation._worker import draw
+
+    return draw(importance_plot(importance, path, top, dpi=dpi))
+
+
+def importance_plot(
+    importance: FeatureImportance, path: str | Path, top: int = 15, *, dpi: int = 80
+) -> PlotJob:
+    """The job that draws :func:`plot_importance`, for a plot worker."""
+    from mlsys.evaluation._worker import PlotJob
 
     label = "ROC-AUC drop when shuffled" if importance.method == "permutation" else "Share"
-    return plot_feature_importance(
-        importance.values,
-        path,
-        title=f"Feature importance ({importance.method})",
-        xlabel=label,
-        top=top,
-        dpi=dpi,
+    return PlotJob(
+        "feature_importance_png",
+        "plot_feature_importance",
+        (dict(importance.values), Path(path)),
+        {
+            "title": f"Feature importance ({importance.method})",
+            "xlabel": label,
+            "top": top,
+            "dpi": dpi,
+        },
     )
 
 

@@ -15,7 +15,7 @@ import json
 import logging
 import math
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -27,8 +27,9 @@ import pandas as pd
 
 from mlsys.errors import ConfigError, DataError, SchemaError
 from mlsys.evaluation._bootstrap import ConfidenceInterval, bootstrap_intervals
-from mlsys.evaluation._plots import PLOT_NAMES, gains_table
+from mlsys.evaluation._plots import PLOT_NAMES, gains_table, plot_availability
 from mlsys.evaluation._segments import SegmentReport, segment_breakdown
+from mlsys.evaluation._worker import PlotJob, PlotWorker, draw
 
 if TYPE_CHECKING:
     from mlsys.evaluation._evaluator import EvaluationReport, Evaluator
@@ -166,6 +167,7 @@ def write_evaluation_report(
     metadata: Mapping[str, Any] | None = None,
     options: ReportOptions | None = None,
     evaluator: Evaluator | None = None,
+    plot_worker: PlotWorker | None = None,
 ) -> ReportArtifacts:
     """Evaluate scored rows and write the report folder.
 
@@ -185,6 +187,9 @@ def write_evaluation_report(
             ``evaluator.report`` or :class:`ReportOptions` defaults.
         evaluator: Metric settings (top fractions, lift fraction, calibration bins); the
             defaults of :class:`~mlsys.evaluation.Evaluator` if omitted.
+        plot_worker: A started :class:`~mlsys.evaluation._worker.PlotWorker` to draw the
+            PNGs in parallel with the rest of the report; without one they are drawn here.
+            The PNGs are the same either way.
 
     Returns:
         The paths written and everything computed.
@@ -218,10 +223,10 @@ def write_evaluation_report(
     with timer("metrics"):
         evaluation, intervals, files = _write_metrics(labels, p, threshold, out, evaluator, options)
         notes.extend(_metric_notes(evaluation.metrics, intervals))
-    plots: dict[str, Path] = {}
+    painter = _Painter(plot_worker, timer)
     if options.plots:
-        with timer("plots"):
-            plots = _draw_plots(
+        painter.submit(
+            _plot_jobs(
                 labels,
                 p,
                 threshold,
@@ -232,7 +237,7 @@ def write_evaluation_report(
                 notes,
                 bins=evaluator.calibration_bins,
             )
-            files.update({_file_key(name): path for name, path in plots.items()})
+        )
     segments = None
     if segment_values is not None:
         with timer("segments"):
@@ -245,8 +250,15 @@ def write_evaluation_report(
             )
     importance = shap_summary = None
     if options.importance or options.shap:
-        importance, shap_summary = _explain(labels, frame, bundle, options, out, files, timer)
+        importance, shap_summary = _explain(
+            labels, frame, bundle, options, out, files, timer, painter
+        )
         notes.extend(part.reason for part in (importance, shap_summary) if part and part.reason)
+    drawn = painter.results()
+    plots = {name: drawn[name] for name in PLOT_NAMES if name in drawn}
+    files.update({_file_key(name): path for name, path in plots.items()})
+    if "feature_importance_png" in drawn:
+        files["feature_importance_png"] = drawn["feature_importance_png"]
     facts = _model_facts(threshold, bundle, metadata)
     artifacts = ReportArtifacts(
         out_dir=out,
@@ -271,9 +283,10 @@ def write_evaluation_report(
         files["html"] = artifacts.html
     _remove_stale(out, files)
     log.info(
-        "Evaluation report: %s (%s)",
+        "Evaluation report: %s (%s%s)",
         artifacts.html,
         ", ".join(f"{k} {v:.2f}s" for k, v in timer.seconds.items()),
+        "; plots drawn by the plot worker" if painter.by_worker else "",
     )
     return artifacts
 
@@ -288,7 +301,8 @@ class _Timer:
         try:
             yield
         finally:
-            self.seconds[name] = round(time.perf_counter() - start, 4)
+            elapsed = time.perf_counter() - start
+            self.seconds[name] = round(self.seconds.get(name, 0.0) + elapsed, 4)
 
 
 def _check_inputs(
@@ -390,7 +404,7 @@ def _metric_notes(
     return notes
 
 
-def _draw_plots(
+def _plot_jobs(
     labels: np.ndarray[Any, Any],
     p: np.ndarray[Any, Any],
     threshold: float,
@@ -401,34 +415,59 @@ def _draw_plots(
     notes: list[str],
     *,
     bins: int,
-) -> dict[str, Path]:
-    from mlsys.evaluation import _plots as plots
-
-    dpi = options.dpi
-    draw: dict[str, Callable[[Path], Path]] = {
-        "roc": lambda f: plots.plot_roc(labels, p, f, interval=intervals.get("roc_auc"), dpi=dpi),
-        "precision_recall": lambda f: plots.plot_precision_recall(
-            labels, p, f, interval=intervals.get("pr_auc"), dpi=dpi
+) -> list[PlotJob]:
+    """The plots of :data:`PLOT_NAMES` the labels support; a note for each one they do not."""
+    path = {name: out / f"{name}.png" for name in PLOT_NAMES}
+    calls: dict[str, tuple[tuple[Any, ...], dict[str, Any]]] = {
+        "roc": ((labels, p, path["roc"]), {"interval": intervals.get("roc_auc")}),
+        "precision_recall": (
+            (labels, p, path["precision_recall"]),
+            {"interval": intervals.get("pr_auc")},
         ),
-        "calibration": lambda f: plots.plot_calibration(labels, p, f, bins=bins, dpi=dpi),
-        "gains_lift": lambda f: plots.plot_gains_lift(labels, p, f, dpi=dpi),
-        "score_distribution": lambda f: plots.plot_score_distribution(
-            labels, p, f, threshold=threshold, dpi=dpi
-        ),
-        "threshold_analysis": lambda f: plots.plot_threshold_analysis(
-            labels, p, threshold, f, dpi=dpi
-        ),
-        "confusion_matrix": lambda f: plots.plot_confusion_matrix(
-            metrics["confusion_matrix"], f, threshold=threshold, dpi=dpi
+        "calibration": ((labels, p, path["calibration"]), {"bins": bins}),
+        "gains_lift": ((labels, p, path["gains_lift"]), {}),
+        "score_distribution": ((labels, p, path["score_distribution"]), {"threshold": threshold}),
+        "threshold_analysis": ((labels, p, threshold, path["threshold_analysis"]), {}),
+        "confusion_matrix": (
+            (metrics["confusion_matrix"], path["confusion_matrix"]),
+            {"threshold": threshold},
         ),
     }
-    drawn = {}
-    for name, reason in plots.plot_availability(labels).items():
+    jobs = []
+    for name, reason in plot_availability(labels).items():
         if reason:
             notes.append(f"The {_PLOT_TITLES.get(name, name)} plot is not drawn: {reason}.")
             continue
-        drawn[name] = draw[name](out / f"{name}.png")
-    return drawn
+        args, kwargs = calls[name]
+        jobs.append(PlotJob(name, f"plot_{name}", args, {**kwargs, "dpi": options.dpi}))
+    return jobs
+
+
+class _Painter:
+    """Plots drawn at once in this process, or by a plot worker and collected before the HTML."""
+
+    def __init__(self, worker: PlotWorker | None, timer: _Timer) -> None:
+        self._worker = worker if worker is not None and worker.alive else None
+        self._timer = timer
+        self._drawn: dict[str, Path] = {}
+
+    def submit(self, jobs: list[PlotJob]) -> None:
+        with self._timer("plots"):
+            if self._worker is not None:
+                self._worker.submit(jobs)
+            else:
+                self._drawn.update((job.key, draw(job)) for job in jobs)
+
+    def results(self) -> dict[str, Path]:
+        if self._worker is not None:
+            with self._timer("plots"):
+                self._drawn.update(self._worker.results())
+        return self._drawn
+
+    @property
+    def by_worker(self) -> bool:
+        """Whether a plot worker drew the plots (and did not fail on the way)."""
+        return bool(self._drawn) and self._worker is not None and self._worker.alive
 
 
 _PLOT_TITLES = {
@@ -490,6 +529,7 @@ def _explain(
     out: Path,
     files: dict[str, Path],
     timer: _Timer,
+    painter: _Painter,
 ) -> tuple[FeatureImportance | None, ShapSummary | None]:
     from mlsys.evaluation import _explain as explain
 
@@ -509,11 +549,15 @@ def _explain(
                     out / "feature_importance.json", importance.to_dict()
                 )
                 if options.plots:
-                    files["feature_importance_png"] = explain.plot_importance(
-                        importance,
-                        out / "feature_importance.png",
-                        options.top_features,
-                        dpi=options.dpi,
+                    painter.submit(
+                        [
+                            explain.importance_plot(
+                                importance,
+                                out / "feature_importance.png",
+                                options.top_features,
+                                dpi=options.dpi,
+                            )
+                        ]
                     )
     if options.shap:
         with timer("shap"):
