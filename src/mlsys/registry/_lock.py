@@ -7,6 +7,11 @@ to the other. Holding this lock around read-compare-promote makes it a critical 
 * SQLite store (one machine): an ``fcntl`` lock on a file beside the database;
 * PostgreSQL (store or ``registry.lock_uri``): ``pg_advisory_lock``, across machines;
 * anything else: a file lock in the temp dir, per store and model (one machine), with a warning.
+
+A holder that dies releases the lock (the file lock with its process, the advisory lock with its
+connection). A holder that hangs would block everyone else, so waiting is bounded: after
+``timeout`` seconds (:data:`DEFAULT_TIMEOUT_S` unless configured) the waiter fails with a
+:class:`~mlsys.errors.TrackingError` that says which lock and what to do.
 """
 
 from __future__ import annotations
@@ -21,12 +26,16 @@ from pathlib import Path
 from mlsys._filelock import file_lock
 from mlsys.errors import TrackingError
 
-__all__ = ["registry_lock"]
+__all__ = ["DEFAULT_TIMEOUT_S", "registry_lock"]
 
 log = logging.getLogger(__name__)
 #: Machine-wide lock files for stores that have no lock of their own (an HTTP server without
 #: registry.lock_uri); the temp dir is shared by every checkout on the machine.
 _MACHINE_LOCKS = Path(tempfile.gettempdir()) / "mlsys-locks"
+#: How long a promotion or a sweep's trial reservation waits for the lock by default. The
+#: critical sections take seconds (re-scoring the champion on a holdout); ten minutes of waiting
+#: means the holder is stuck.
+DEFAULT_TIMEOUT_S = 600.0
 
 
 def _key(name: str) -> int:
@@ -36,7 +45,7 @@ def _key(name: str) -> int:
 
 
 @contextlib.contextmanager
-def _postgres_lock(dsn: str, name: str) -> Iterator[None]:
+def _postgres_lock(dsn: str, name: str, timeout: float, setting: str) -> Iterator[None]:
     import psycopg
 
     plain = dsn.replace("postgresql+psycopg2://", "postgresql://").replace(
@@ -46,31 +55,69 @@ def _postgres_lock(dsn: str, name: str) -> Iterator[None]:
         connection = psycopg.connect(plain, autocommit=True, connect_timeout=10)
     except psycopg.OperationalError as exc:
         raise TrackingError(
-            f"registry lock: cannot connect to PostgreSQL ({exc}). Fix: check registry.lock_uri "
-            "/ the tracking database, or that PostgreSQL is running."
+            f"registry lock: cannot connect to PostgreSQL ({exc}). Fix: check "
+            "registry.registry.lock_uri / the tracking database, or that PostgreSQL is running."
         ) from exc
     with connection:
-        connection.execute("SELECT pg_advisory_lock(%s)", (_key(name),))
+        # lock_timeout bounds the wait for an advisory lock too; 0 would mean "wait forever".
+        connection.execute(f"SET lock_timeout = {max(1, round(timeout * 1000))}")
+        try:
+            connection.execute("SELECT pg_advisory_lock(%s)", (_key(name),))
+        except psycopg.errors.LockNotAvailable as exc:
+            holder = "another connection holds the advisory lock"
+            raise _timed_out(name, timeout, holder, setting) from exc
         try:
             yield
         finally:
             connection.execute("SELECT pg_advisory_unlock(%s)", (_key(name),))
 
 
-def registry_lock(uri: str, name: str) -> contextlib.AbstractContextManager[None]:
-    """The right lock for a store URI (or an explicit lock URI/path)."""
+@contextlib.contextmanager
+def _bounded_file_lock(path: Path, name: str, timeout: float, setting: str) -> Iterator[None]:
+    with contextlib.ExitStack() as stack:
+        try:
+            stack.enter_context(file_lock(path, timeout))
+        except TimeoutError as exc:
+            raise _timed_out(name, timeout, f"another process holds {path}", setting) from exc
+        yield
+
+
+def _timed_out(name: str, timeout: float, holder: str, setting: str) -> TrackingError:
+    what = f"sweep study '{name[7:]}'" if name.startswith("optuna-") else f"model '{name}'"
+    return TrackingError(
+        f"registry lock: waited {timeout:g} s for the lock on {what}; {holder}. A promotion or "
+        "trial reservation takes seconds, so that process is probably stuck. Fix: find and stop "
+        f"it (ps aux | grep mlsys), then run again; raise {setting} if it is only slow."
+    )
+
+
+def registry_lock(
+    uri: str,
+    name: str,
+    timeout: float = DEFAULT_TIMEOUT_S,
+    setting: str = "registry.registry.lock_timeout_s",
+) -> contextlib.AbstractContextManager[None]:
+    """The right lock for a store URI (or an explicit lock path); waits at most ``timeout`` s.
+
+    ``setting`` names the config key that sets ``timeout``, for the error message.
+    """
     if uri.startswith("sqlite:///"):
         database = Path(uri.removeprefix("sqlite:///"))
-        return file_lock(database.with_name(f"{database.name}.{name}.lock"))
+        path = database.with_name(f"{database.name}.{name}.lock")
+        return _bounded_file_lock(path, name, timeout, setting)
     if uri.startswith(("postgresql://", "postgresql+", "postgres://")):
-        return _postgres_lock(uri, name)
+        return _postgres_lock(uri, name, timeout, setting)
     if uri.startswith(("http://", "https://", "databricks")):
         log.warning(
             "registry: no lock_uri for tracking server %s; promotions are serialised on this "
-            "machine only. Set registry.lock_uri to the PostgreSQL DSN for team-wide safety.",
+            "machine only. Set registry.registry.lock_uri to the PostgreSQL DSN for team-wide "
+            "safety.",
             uri,
         )
-        return file_lock(
-            _MACHINE_LOCKS / f"{hashlib.sha256(uri.encode()).hexdigest()[:16]}.{name}.lock"
+        return _bounded_file_lock(
+            _MACHINE_LOCKS / f"{hashlib.sha256(uri.encode()).hexdigest()[:16]}.{name}.lock",
+            name,
+            timeout,
+            setting,
         )
-    return file_lock(Path(uri).expanduser())
+    return _bounded_file_lock(Path(uri).expanduser(), name, timeout, setting)

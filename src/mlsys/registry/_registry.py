@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
-from mlsys.errors import TrackingError
+from mlsys.errors import ConfigError, TrackingError
 from mlsys.models import ModelBundle
-from mlsys.registry._lock import registry_lock
+from mlsys.registry._lock import DEFAULT_TIMEOUT_S, registry_lock
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
@@ -150,14 +150,26 @@ class MlflowRegistry:
         lock_uri: Where the promotion lock lives when ``uri`` is an HTTP server: a PostgreSQL
             DSN (advisory lock, works across machines) or a file path (one machine). For SQLite
             and PostgreSQL URIs the store itself provides the lock.
+        lock_timeout_s: How long a promotion waits for another one to finish before it fails
+            with an error naming the lock (a holder that dies releases it at once).
     """
 
     def __init__(
-        self, name: str = "conversion", uri: str | None = None, lock_uri: str | None = None
+        self,
+        name: str = "conversion",
+        uri: str | None = None,
+        lock_uri: str | None = None,
+        lock_timeout_s: float = DEFAULT_TIMEOUT_S,
     ):
+        if lock_timeout_s <= 0:
+            raise ConfigError(
+                f"registry.registry.lock_timeout_s: got {lock_timeout_s}, expected seconds > 0. "
+                "Fix: registry.registry.lock_timeout_s=600."
+            )
         self.name = name
         self.uri = uri
         self.lock_uri = lock_uri
+        self.lock_timeout_s = lock_timeout_s
 
     @property
     def tracking_uri(self) -> str:
@@ -266,4 +278,4 @@ class MlflowRegistry:
 
     def lock(self) -> AbstractContextManager[None]:
         """Cross-process lock keyed by the registered model name."""
-        return registry_lock(self.lock_uri or self.tracking_uri, self.name)
+        return registry_lock(self.lock_uri or self.tracking_uri, self.name, self.lock_timeout_s)

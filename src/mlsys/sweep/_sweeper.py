@@ -65,6 +65,8 @@ class MlsysOptunaSweeperConf(OptunaSweeperConf):
     offer_best: bool = True
     #: A RUNNING trial older than this (seconds) is considered dead, on any host.
     stale_after_s: float = 6 * 3600.0
+    #: How long a process waits for the study lock (reserving trials) before it fails.
+    lock_timeout_s: float = 600.0
 
 
 def register() -> None:
@@ -91,17 +93,25 @@ def _pid_alive(pid: int) -> bool:
 class _StudySweeper(OptunaSweeperImpl):
     """Hydra's implementation with a study-wide budget loop."""
 
-    def __init__(self, *args: Any, offer_best: bool, stale_after_s: float) -> None:
+    def __init__(
+        self, *args: Any, offer_best: bool, stale_after_s: float, lock_timeout_s: float
+    ) -> None:
         super().__init__(*args)
         self.offer_best = offer_best
         self.stale_after_s = stale_after_s
+        self.lock_timeout_s = lock_timeout_s
 
     def _lock(self, study_name: str) -> contextlib.AbstractContextManager[None]:
         from mlsys.registry import registry_lock
 
         if not isinstance(self.storage, str):
             return contextlib.nullcontext()
-        return registry_lock(self.storage, f"optuna-{study_name}")
+        return registry_lock(
+            self.storage,
+            f"optuna-{study_name}",
+            self.lock_timeout_s,
+            setting="hydra.sweeper.lock_timeout_s",
+        )
 
     def sweep(self, arguments: list[str]) -> None:
         """Run trials until the study holds ``n_trials`` finished ones."""
@@ -344,6 +354,7 @@ class MlsysOptunaSweeper(Sweeper):
         params: DictConfig | None,
         offer_best: bool = True,
         stale_after_s: float = 6 * 3600.0,
+        lock_timeout_s: float = 600.0,
     ) -> None:
         sampler = instantiate(
             sampler,
@@ -361,6 +372,7 @@ class MlsysOptunaSweeper(Sweeper):
             params,
             offer_best=offer_best,
             stale_after_s=stale_after_s,
+            lock_timeout_s=lock_timeout_s,
         )
 
     def setup(
