@@ -185,7 +185,8 @@ def _latency_ms_per_1k(cfg: DictConfig, result: TrainingResult) -> float:
 
 def _wants_sweep(argv: list[str]) -> bool:
     return any(
-        a in ("-m", "--multirun") or a.startswith(("hparams_search=", "hydra/sweeper="))
+        a in ("-m", "--multirun", "hydra.mode=MULTIRUN")
+        or a.lstrip("+").startswith(("hparams_search=", "hydra/sweeper="))
         for a in argv
     )
 

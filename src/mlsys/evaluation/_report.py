@@ -216,7 +216,7 @@ def write_evaluation_report(
     options = options or evaluator.report
     labels, p = _check_inputs(y, probabilities, frame)
     segment_values = _segment_values(frame, options)  # a bad column fails before any work
-    out = Path(out_dir)
+    out = Path(out_dir).absolute()  # a plot worker may not share this process's directory
     out.mkdir(parents=True, exist_ok=True)
     timer = _Timer()
     notes: list[str] = []
@@ -224,37 +224,34 @@ def write_evaluation_report(
         evaluation, intervals, files = _write_metrics(labels, p, threshold, out, evaluator, options)
         notes.extend(_metric_notes(evaluation.metrics, intervals))
     painter = _Painter(plot_worker, timer)
-    if options.plots:
-        painter.submit(
-            _plot_jobs(
-                labels,
-                p,
-                threshold,
-                evaluation.metrics,
-                intervals,
-                out,
-                options,
-                notes,
-                bins=evaluator.calibration_bins,
+    try:
+        if options.plots:
+            painter.submit(
+                _plot_jobs(
+                    labels,
+                    p,
+                    threshold,
+                    evaluation.metrics,
+                    intervals,
+                    out,
+                    options,
+                    notes,
+                    bins=evaluator.calibration_bins,
+                )
             )
+        segments = _segments(
+            labels, p, threshold, segment_values, options, out, files, notes, timer
         )
-    segments = None
-    if segment_values is not None:
-        with timer("segments"):
-            segments = _segments(labels, p, threshold, segment_values, options)
-            files["segments"] = _write_json(out / "segments.json", segments.to_dict())
-            notes.extend(
-                f"Segment '{s.segment}' of {segments.column}: {'; '.join(s.notes)}."
-                for s in segments.segments
-                if s.notes
+        importance = shap_summary = None
+        if options.importance or options.shap:
+            importance, shap_summary = _explain(
+                labels, frame, bundle, options, out, files, timer, painter
             )
-    importance = shap_summary = None
-    if options.importance or options.shap:
-        importance, shap_summary = _explain(
-            labels, frame, bundle, options, out, files, timer, painter
-        )
-        notes.extend(part.reason for part in (importance, shap_summary) if part and part.reason)
-    drawn = painter.results()
+            notes.extend(part.reason for part in (importance, shap_summary) if part and part.reason)
+        drawn = painter.results()
+    except BaseException:
+        painter.discard()  # a worker that outlives this report must not answer for it later
+        raise
     plots = {name: drawn[name] for name in PLOT_NAMES if name in drawn}
     files.update({_file_key(name): path for name, path in plots.items()})
     if "feature_importance_png" in drawn:
@@ -448,10 +445,14 @@ class _Painter:
 
     def __init__(self, worker: PlotWorker | None, timer: _Timer) -> None:
         self._worker = worker if worker is not None and worker.alive else None
+        if self._worker is not None:
+            self._worker.discard()  # batches of an earlier report that failed half-way
         self._timer = timer
+        self._keys: set[str] = set()
         self._drawn: dict[str, Path] = {}
 
     def submit(self, jobs: list[PlotJob]) -> None:
+        self._keys.update(job.key for job in jobs)
         with self._timer("plots"):
             if self._worker is not None:
                 self._worker.submit(jobs)
@@ -461,8 +462,13 @@ class _Painter:
     def results(self) -> dict[str, Path]:
         if self._worker is not None:
             with self._timer("plots"):
-                self._drawn.update(self._worker.results())
+                drawn = self._worker.results()
+            self._drawn.update((k, v) for k, v in drawn.items() if k in self._keys)
         return self._drawn
+
+    def discard(self) -> None:
+        if self._worker is not None:
+            self._worker.discard()
 
     @property
     def by_worker(self) -> bool:
@@ -506,19 +512,36 @@ def _segments(
     labels: np.ndarray[Any, Any],
     p: np.ndarray[Any, Any],
     threshold: float,
-    values: pd.Series,
+    values: pd.Series | None,
     options: ReportOptions,
-) -> SegmentReport:
-    return segment_breakdown(
-        values.to_numpy(),
-        labels,
-        p,
-        threshold,
-        column=str(values.name),
-        max_segments=options.max_segments,
-        min_positives=options.min_positives,
-        min_negatives=options.min_negatives,
-    )
+    out: Path,
+    files: dict[str, Path],
+    notes: list[str],
+    timer: _Timer,
+) -> SegmentReport | None:
+    """The segment breakdown, written to ``segments.json``; ``None`` without a segment column."""
+    if values is None:
+        return None
+    with timer("segments"):
+        segments = segment_breakdown(
+            values.to_numpy(),
+            labels,
+            p,
+            threshold,
+            column=str(values.name),
+            max_segments=options.max_segments,
+            min_positives=options.min_positives,
+            min_negatives=options.min_negatives,
+        )
+        files["segments"] = _write_json(
+            files["metrics"].parent / "segments.json", segments.to_dict()
+        )
+        notes.extend(
+            f"Segment '{s.segment}' of {segments.column}: {'; '.join(s.notes)}."
+            for s in segments.segments
+            if s.notes
+        )
+    return segments
 
 
 def _explain(

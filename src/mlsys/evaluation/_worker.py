@@ -2,14 +2,14 @@
 
 A training run spends about a second importing pandas, scikit-learn, SciPy and XGBoost on one
 core while the machine's other cores wait. Drawing the report in the run's own process then
-adds matplotlib's import (about 0.25 s) and 20-40 ms per plot to the end of the run. The CLIs
-start a :class:`PlotWorker` before their own imports instead: it imports numpy and matplotlib,
-never scikit-learn or pandas, on another core, and draws the plots it is sent while the run
-computes intervals, segments and importance.
+adds matplotlib's import (about 0.25 s) and 20-40 ms per plot to the end of the run. The
+training CLI starts a :class:`PlotWorker` before its own imports instead: it imports numpy and
+matplotlib, never scikit-learn or pandas, on another core, and draws the plots it is sent while
+the run computes intervals, segments and importance.
 
-The helper is an optimisation, never a dependency. If it cannot start, dies, or answers
-something other than a path, the plots it owed are drawn in the calling process: one warning,
-the same PNG bytes.
+The helper is an optimisation, never a dependency. If it cannot start, dies, stalls, or answers
+anything but a path, the plots it owed are drawn in the calling process: one warning (with the
+end of the helper's stderr), the same PNG bytes.
 
 Protocol, over the child's stdin and stdout: length-prefixed pickles. The parent sends a batch
 ``[(key, function, args, kwargs), ...]``; the child answers ``{key: ("ok", path) |
@@ -27,6 +27,7 @@ import select
 import struct
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -51,6 +52,8 @@ DRAWERS = frozenset(
     }
 )
 _HEADER = struct.Struct("!Q")
+#: Larger messages are refused as garbage (a plot batch of 10M rows is about 160 MB).
+_MAX_MESSAGE = 1 << 31
 
 
 @dataclass(frozen=True)
@@ -85,11 +88,22 @@ class PlotWorker:
         >>> worker.close()  # doctest: +SKIP
     """
 
-    def __init__(self, process: subprocess.Popen[bytes], *, timeout: float = 120.0) -> None:
-        """Talk to ``process``, started with pipes for stdin and stdout (see :meth:`start`)."""
+    def __init__(
+        self,
+        process: subprocess.Popen[bytes],
+        *,
+        timeout: float = 120.0,
+        stderr: IO[bytes] | None = None,
+    ) -> None:
+        """Talk to ``process``, started with pipes for stdin and stdout (see :meth:`start`).
+
+        ``timeout`` bounds each wait for the helper (room in its pipe, an answer); ``stderr`` is
+        the file its standard error goes to, quoted when it fails.
+        """
         os.set_blocking(_fd(process.stdin), False)  # writes wait for room with a deadline
         self._process: subprocess.Popen[bytes] | None = process
         self._timeout = timeout
+        self._stderr = stderr
         self._pending: list[list[PlotJob]] = []
 
     @classmethod
@@ -101,19 +115,21 @@ class PlotWorker:
         if os.name != "posix":
             return None
         env = {**os.environ, "MPLBACKEND": "Agg"}
+        stderr = tempfile.TemporaryFile()  # noqa: SIM115 - kept open for the helper's life
         try:
             process = subprocess.Popen(
                 [sys.executable, "-m", "mlsys.evaluation._worker"],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
-                stderr=subprocess.DEVNULL,
+                stderr=stderr,
                 env=env,
                 bufsize=0,  # this side reads and writes the pipes' descriptors directly
             )
-        except OSError as exc:
+            return cls(process, timeout=timeout, stderr=stderr)
+        except Exception as exc:  # an optimisation: never a reason for the run to fail
+            stderr.close()
             log.warning("Plot worker did not start (%s); plots are drawn in this process.", exc)
             return None
-        return cls(process, timeout=timeout)
 
     @property
     def alive(self) -> bool:
@@ -132,9 +148,11 @@ class PlotWorker:
         payload = [(j.key, j.function, j.args, j.kwargs) for j in jobs]
         try:
             data = pickle.dumps(payload, protocol=pickle.HIGHEST_PROTOCOL)
-            _write_all(_fd(self._process.stdin), _HEADER.pack(len(data)) + data, self._deadline())
-        except (OSError, TimeoutError, pickle.PicklingError) as exc:
-            self._fail(f"sending plots failed ({exc})")
+            fd, deadline = _fd(self._process.stdin), self._deadline()
+            _write_all(fd, _HEADER.pack(len(data)), deadline)
+            _write_all(fd, data, deadline)
+        except Exception as exc:  # unpicklable arguments too: those are drawn here
+            self._fail(f"sending plots failed ({type(exc).__name__}: {exc})")
 
     def results(self) -> dict[str, Path]:
         """The PNG path of every job submitted since the last call, in submission order.
@@ -142,34 +160,50 @@ class PlotWorker:
         Jobs the helper did not draw are drawn here; a job that fails here too raises its own
         error (a :class:`~mlsys.errors.DataError` for a plot the data cannot support).
         """
-        drawn: dict[str, Path] = {}
         pending, self._pending = self._pending, []
-        for batch in pending:
-            answers = self._receive() if self._process is not None else {}
+        # Every answer is read before anything is drawn here (which may raise), so the pipe
+        # never holds answers to batches nobody waits for.
+        answered = [(batch, self._receive() if self._process else {}) for batch in pending]
+        drawn: dict[str, Path] = {}
+        for batch, answers in answered:
             for job in batch:
-                status, value = answers.get(job.key, ("error", "not drawn by the plot worker"))
-                if status == "ok":
-                    drawn[job.key] = Path(value)
+                answer = answers.get(job.key)
+                if isinstance(answer, tuple) and len(answer) == 2 and answer[0] == "ok":
+                    drawn[job.key] = Path(str(answer[1]))
                     continue
                 if self._process is not None:
-                    log.debug("Plot worker could not draw %s (%s); drawing here.", job.key, value)
+                    log.debug("Plot worker did not draw %s (%r); drawing here.", job.key, answer)
                 drawn[job.key] = draw(job)
         return drawn
+
+    def discard(self) -> None:
+        """Forget uncollected batches (a report that failed half-way), keeping the helper usable.
+
+        Their answers are read and dropped, so the next :meth:`results` sees only later batches.
+        """
+        pending, self._pending = self._pending, []
+        for _ in pending:
+            if self._process is not None:
+                self._receive()
 
     def close(self) -> None:
         """End the helper (idempotent); unfinished batches are still collected by results()."""
         process, self._process = self._process, None
-        if process is None:
-            return
-        try:
-            if process.stdin is not None:
-                process.stdin.close()
-            process.wait(timeout=5)
-        except (OSError, subprocess.TimeoutExpired):
-            process.kill()
-            process.wait()
-        if process.stdout is not None:
-            process.stdout.close()
+        if process is not None:
+            try:
+                if self._pending:  # it may be drawing for nobody: no reason to wait for it
+                    process.kill()
+                if process.stdin is not None:
+                    process.stdin.close()
+                process.wait(timeout=5)
+            except (OSError, subprocess.TimeoutExpired):
+                process.kill()
+                process.wait()
+            if process.stdout is not None:
+                process.stdout.close()
+        if self._stderr is not None:
+            self._stderr.close()
+            self._stderr = None
 
     def __enter__(self) -> PlotWorker:
         return self
@@ -182,21 +216,22 @@ class PlotWorker:
         fd, deadline = _fd(self._process.stdout), self._deadline()
         try:
             (size,) = _HEADER.unpack(_read_exactly(fd, _HEADER.size, deadline))
+            if size > _MAX_MESSAGE:
+                raise ValueError(f"an answer of {size} bytes is not one")
             answers = pickle.loads(_read_exactly(fd, size, deadline))
             if not isinstance(answers, dict):
                 raise TypeError(f"unexpected answer {type(answers).__name__}")
             return answers
         except EOFError:
             self._fail(f"the process ended (exit code {self._process.poll()})")
-        except (OSError, TimeoutError, TypeError, pickle.UnpicklingError) as exc:
-            self._fail(str(exc) or type(exc).__name__)
+        except Exception as exc:  # garbage on the pipe included: those plots are drawn here
+            self._fail(f"{type(exc).__name__}: {exc}")
         return {}
 
     def _deadline(self) -> float:
         return time.monotonic() + self._timeout
 
     def _fail(self, reason: str) -> None:
-        log.warning("Plot worker failed: %s. Plots are drawn in this process.", reason)
         process, self._process = self._process, None
         if process is not None:
             process.kill()
@@ -205,6 +240,20 @@ class PlotWorker:
                 if stream is not None:
                     with contextlib.suppress(OSError):
                         stream.close()
+        log.warning(
+            "Plot worker failed: %s. Plots are drawn in this process.%s",
+            reason,
+            self._stderr_tail(),
+        )
+
+    def _stderr_tail(self) -> str:
+        if self._stderr is None:
+            return ""
+        with contextlib.suppress(OSError, ValueError):
+            self._stderr.seek(0)
+            text = self._stderr.read()[-2000:].decode(errors="replace").strip()
+            return f" Its stderr ends:\n{text}" if text else ""
+        return ""
 
 
 def _fd(stream: IO[bytes] | None) -> int:
@@ -282,8 +331,12 @@ def serve(stdin: IO[bytes], stdout: IO[bytes]) -> None:
 
 
 def _main() -> None:
-    stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
-    sys.stdout = sys.stderr  # a stray print must not corrupt the protocol
+    stdin = sys.stdin.buffer
+    # The protocol gets its own copy of the pipe; descriptor 1 becomes stderr, so that a stray
+    # print, or output from C code, cannot corrupt it.
+    stdout = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
     with contextlib.suppress(BrokenPipeError, KeyboardInterrupt):
         serve(stdin, stdout)
     # Nothing to clean up: skip the interpreter's teardown, so that close() returns at once.

@@ -14,7 +14,7 @@ import pytest
 
 from mlsys.data import Dataset
 from mlsys.errors import DataError
-from mlsys.evaluation import ReportOptions, write_evaluation_report
+from mlsys.evaluation import PLOT_NAMES, ReportOptions, write_evaluation_report
 from mlsys.evaluation._bootstrap import ConfidenceInterval
 from mlsys.evaluation._worker import PlotJob, PlotWorker, draw
 from mlsys.models import ModelBundle
@@ -107,6 +107,7 @@ def test_a_worker_that_never_answers_times_out_and_the_plots_are_drawn_here(
     assert sorted(drawn) == ["calibration", "importance", "roc"]
     assert "did not answer in time" in caplog.text
     assert silent.poll() is not None  # killed, not left behind
+    worker.close()
 
 
 def test_a_plot_the_data_cannot_support_raises_its_own_error(
@@ -174,3 +175,119 @@ def test_a_report_with_a_worker_equals_one_without(
     for key, path in alone.files.items():
         if path.suffix == ".png":
             assert helped.files[key].read_bytes() == path.read_bytes(), key
+
+
+def _fake_worker(code: str, timeout: float = 10) -> PlotWorker:
+    """A PlotWorker talking to a stand-in child that runs ``code``."""
+    import tempfile
+
+    stderr = tempfile.TemporaryFile()  # noqa: SIM115 - the worker closes it
+    child = subprocess.Popen(
+        [sys.executable, "-c", code],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=stderr,
+        bufsize=0,
+    )
+    return PlotWorker(child, timeout=timeout, stderr=stderr)
+
+
+@pytest.mark.parametrize(
+    ("answer", "why"),
+    [
+        ("b'\\xff' * 8", "ValueError"),  # a size no answer has
+        ("struct.pack('!Q', 5) + b'junk!'", "UnpicklingError"),
+        ("struct.pack('!Q', len(p := pickle.dumps([1]))) + p", "TypeError"),
+    ],
+)
+def test_garbage_from_the_worker_costs_a_warning_not_the_plots(
+    answer: str, why: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    code = (
+        "import pickle, struct, sys, time\n"
+        f"sys.stdout.buffer.write({answer}); sys.stdout.buffer.flush(); time.sleep(30)\n"
+    )
+    worker = _fake_worker(code)
+    with caplog.at_level(logging.WARNING, logger="mlsys.evaluation._worker"):
+        worker.submit(_jobs(tmp_path))
+        drawn = worker.results()
+    assert sorted(drawn) == ["calibration", "importance", "roc"]
+    assert why in caplog.text
+    assert not worker.alive
+    worker.close()
+
+
+def test_the_warning_quotes_the_end_of_the_workers_stderr(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    worker = _fake_worker("import sys; sys.stderr.write('ImportError: no matplotlib'); sys.exit(3)")
+    with caplog.at_level(logging.WARNING, logger="mlsys.evaluation._worker"):
+        worker.submit(_jobs(tmp_path))
+        drawn = worker.results()
+    assert len(drawn) == 3
+    assert "ImportError: no matplotlib" in caplog.text
+    worker.close()
+
+
+def test_unpicklable_arguments_are_drawn_here(
+    worker: PlotWorker, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    class Local:  # a local class cannot be pickled
+        low, high = 0.7, 0.9
+
+    job = PlotJob("roc", "plot_roc", (Y, P, tmp_path / "roc.png"), {"interval": Local()})
+    with caplog.at_level(logging.WARNING, logger="mlsys.evaluation._worker"):
+        worker.submit([job])
+        drawn = worker.results()
+    assert drawn["roc"].stat().st_size > 1000
+    assert "sending plots failed" in caplog.text
+
+
+def test_discarded_batches_never_answer_for_later_ones(worker: PlotWorker, tmp_path: Path) -> None:
+    (tmp_path / "old").mkdir()
+    (tmp_path / "new").mkdir()
+    worker.submit(_jobs(tmp_path / "old"))
+    worker.discard()  # the report that sent them failed half-way
+    worker.submit(_jobs(tmp_path / "new")[:1])
+    assert worker.results() == {"roc": tmp_path / "new" / "roc.png"}
+    assert worker.alive
+
+
+def test_a_report_that_fails_after_sending_plots_leaves_the_worker_clean(
+    signal: Dataset,
+    bundles: dict[str, ModelBundle],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from mlsys.evaluation import _explain
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("importance broke")
+
+    bundle = bundles["xgboost"]
+    p = bundle.predict_proba(signal.frame)
+    with PlotWorker.start(timeout=60) as worker:
+        with monkeypatch.context() as patch:
+            patch.setattr(_explain, "feature_importance", broken)
+            with pytest.raises(RuntimeError, match="importance broke"):  # after the plots left
+                write_evaluation_report(
+                    signal.target,
+                    p,
+                    0.3,
+                    tmp_path / "failed",
+                    frame=signal.frame,
+                    bundle=bundle,
+                    options=ReportOptions(bootstrap=0),
+                    plot_worker=worker,
+                )
+        report = write_evaluation_report(
+            signal.target[:40],
+            p[:40],
+            0.3,
+            tmp_path / "next",
+            options=ReportOptions(bootstrap=0, importance=False),
+            plot_worker=worker,
+        )
+        assert worker.alive
+    assert sorted(report.plots) == sorted(PLOT_NAMES)
+    assert all(path.parent == tmp_path / "next" for path in report.plots.values())
