@@ -100,9 +100,10 @@ MLFLOW_PORT ?= 5000
 MLFLOW_DB ?= postgresql+psycopg://postgres@127.0.0.1:5432/mlsys
 
 .PHONY: mlflow-ui
-mlflow-ui: $(VENV) ## Browse the embedded store (outputs/mlflow.db) at http://127.0.0.1:5000
+mlflow-ui: $(VENV) ## Browse the embedded store (outputs/mlflow.db) at http://127.0.0.1:5000 (one worker: starts fast)
 	$(RUN) mlflow ui --backend-store-uri sqlite:///outputs/mlflow.db \
-		--default-artifact-root outputs/mlartifacts --host 127.0.0.1 --port $(MLFLOW_PORT)
+		--default-artifact-root outputs/mlartifacts --host 127.0.0.1 --port $(MLFLOW_PORT) \
+		--workers 1
 
 .PHONY: mlflow-server
 mlflow-server: $(VENV) ## Team server on PostgreSQL (MLFLOW_DB=postgresql+psycopg://...; db must exist)

@@ -172,9 +172,11 @@ def test_registry_cli(small_leads_csv: Path, tmp_path: Path) -> None:
 
     promoted = _cli("mlsys.registry", "--name", name, "promote", "1", "--reason", "audit", env=env)
     assert promoted.returncode == 0, promoted.stderr
+    assert promoted.stdout.strip() == "version 1 is now champion (replaced: 2); reason: audit"
     assert MlflowRegistry(name, uri=uri).get_alias(CHAMPION) == "1"
     rolled = _cli("mlsys.registry", "--name", name, "rollback", "--reason", "undo", env=env)
     assert rolled.returncode == 0, rolled.stderr
+    assert rolled.stdout.strip() == "version 2 is champion again (rolled back: 1); reason: undo"
     assert MlflowRegistry(name, uri=uri).get_alias(CHAMPION) == "2"
 
     compared = _cli(

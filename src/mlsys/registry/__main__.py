@@ -18,6 +18,7 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -25,7 +26,7 @@ from mlsys.data import CsvSource
 from mlsys.errors import MlsysError, TrackingError
 from mlsys.evaluation import Evaluator
 from mlsys.logs import configure_logging
-from mlsys.registry._gate import promote_version, rollback
+from mlsys.registry._gate import GateDecision, promote_version, rollback
 from mlsys.registry._registry import CHAMPION, MlflowRegistry, VersionInfo
 
 __all__ = ["main"]
@@ -79,7 +80,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except MlsysError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    print(json.dumps(output, indent=2, default=str) if args.json else _render(output))
+    print(json.dumps(output, indent=2, default=str) if args.json else _render(args.command, output))
     return 0
 
 
@@ -159,18 +160,77 @@ def _version_row(version: VersionInfo) -> dict[str, object]:
     }
 
 
-def _render(output: dict[str, object]) -> str:
-    versions = output.get("versions")
-    if isinstance(versions, list):
-        lines = [f"{'version':>7}  {'aliases':<28} {'roc_auc':>8} {'pr_auc':>8}  gate / note"]
-        for row in versions:
-            note = row["manual"] or row["gate"]
-            lines.append(
-                f"{row['version']:>7}  {','.join(row['aliases']) or '-':<28} "
-                f"{_short(row['roc_auc']):>8} {_short(row['pr_auc']):>8}  {note}"
-            )
-        return "\n".join(lines) if versions else f"no versions of '{output['name']}' yet"
-    return json.dumps(output, indent=2, default=str)
+def _render(command: str, output: dict[str, Any]) -> str:
+    """What a person reads; ``--json`` prints ``output`` itself."""
+    return _RENDERERS.get(command, _render_comparison)(output)
+
+
+def _render_champion(output: dict[str, Any]) -> str:
+    row = output["champion"]
+    note = row["manual"] or row["gate"]
+    return (
+        f"champion of '{output['name']}': version {row['version']} (run {row['run_id']}), "
+        f"roc_auc {_short(row['roc_auc'])}, pr_auc {_short(row['pr_auc'])}"
+        + (f"\n  {note}" if note else "")
+    )
+
+
+def _render_promotion(output: dict[str, Any]) -> str:
+    return (
+        f"version {output['promoted']} is now champion (replaced: {output['replaced'] or 'none'})"
+        f"; reason: {output['reason']}"
+    )
+
+
+def _render_rollback(output: dict[str, Any]) -> str:
+    return (
+        f"version {output['champion']} is champion again (rolled back: {output['rolled_back']})"
+        f"; reason: {output['reason']}"
+    )
+
+
+def _render_offer(output: dict[str, Any]) -> str:
+    decision = output["decision"]
+    if decision is None:
+        return f"{output['offered']}: not offered (the run's config has registry=none)"
+    return f"{output['offered']}: {GateDecision(**decision).summary()}"
+
+
+def _render_versions(output: dict[str, Any]) -> str:
+    name, versions = output["name"], output["versions"]
+    if not versions:
+        return f"no versions of '{name}' yet"
+    lines = [f"{'version':>7}  {'aliases':<28} {'roc_auc':>8} {'pr_auc':>8}  gate / note"]
+    for row in versions:
+        note = row["manual"] or row["gate"]
+        lines.append(
+            f"{row['version']:>7}  {','.join(row['aliases']) or '-':<28} "
+            f"{_short(row['roc_auc']):>8} {_short(row['pr_auc']):>8}  {note}"
+        )
+    return "\n".join(lines)
+
+
+def _render_comparison(output: dict[str, Any]) -> str:
+    versions: dict[str, dict[str, Any]] = output["versions"]
+    metrics = list(next(iter(versions.values())))
+    lines = [
+        f"{output['rows']:,} rows of {output['data']}",
+        f"{'metric':<20}" + "".join(f"{'v' + v:>10}" for v in versions),
+    ]
+    lines += [
+        f"{metric:<20}" + "".join(f"{_short(row[metric]):>10}" for row in versions.values())
+        for metric in metrics
+    ]
+    return "\n".join(lines)
+
+
+_RENDERERS = {
+    "list": _render_versions,
+    "champion": _render_champion,
+    "promote": _render_promotion,
+    "rollback": _render_rollback,
+    "offer": _render_offer,
+}
 
 
 def _short(value: object) -> str:
