@@ -10,7 +10,6 @@ Exit codes: 0 identical, 1 metrics differ, 2 cannot replay (data changed, run no
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import sys
 import tempfile
@@ -20,13 +19,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from mlsys.errors import DataError, MlsysError, TrackingError
+from mlsys._rundir import RUN_FILES, RunDir
+from mlsys.errors import MlsysError, TrackingError
 from mlsys.logs import configure_logging
 
 __all__ = ["ReplayResult", "main", "replay"]
 
 log = logging.getLogger(__name__)
-_FILES = ("config.yaml", "metadata.json", "metrics.json")
 
 
 @dataclass(frozen=True)
@@ -52,9 +51,6 @@ def _fetch_run(ref: str, uri: str | None, into: Path) -> Path:
     """A local directory holding the run's config, metadata and metrics."""
     local = Path(ref)
     if local.is_dir():
-        missing = [f for f in _FILES if not (local / f).is_file()]
-        if missing:
-            raise DataError(f"replay: '{local}' lacks {missing}; it is not an mlsys run directory.")
         return local
     from mlflow import MlflowClient
     from mlflow.exceptions import MlflowException
@@ -63,7 +59,7 @@ def _fetch_run(ref: str, uri: str | None, into: Path) -> Path:
 
     client = MlflowClient(tracking_uri=resolve_tracking_uri(uri))
     try:
-        for name in _FILES:
+        for name in RUN_FILES:
             client.download_artifacts(ref, name, str(into))
     except MlflowException as exc:
         raise TrackingError(
@@ -84,30 +80,13 @@ def replay(
         >>> result.identical  # doctest: +SKIP
         True
     """
-    from omegaconf import DictConfig, OmegaConf
-
     from mlsys.config import build_pipeline
-    from mlsys.data import file_sha256
 
     with tempfile.TemporaryDirectory() as tmp:
-        run_dir = _fetch_run(ref, uri, Path(tmp))
-        config = OmegaConf.load(run_dir / "config.yaml")
-        metadata = json.loads((run_dir / "metadata.json").read_text())
-        original = json.loads((run_dir / "metrics.json").read_text())
-        original_bytes = (run_dir / "metrics.json").read_bytes()
-    data_path = Path(str(config.data.path))
-    expected = metadata["data"]["sha256"]
-    if not data_path.is_file():
-        raise DataError(f"replay: the run's data file '{data_path}' no longer exists.")
-    actual = file_sha256(data_path)
-    if actual != expected:
-        raise DataError(
-            f"replay: data changed since the run: '{data_path}' has sha256 {actual[:12]}..., the "
-            f"run used {expected[:12]}.... Refusing to replay on different data. Fix: restore "
-            "the original file (or train a new run on the new data)."
-        )
-    if not isinstance(config, DictConfig):
-        raise DataError(f"replay: {ref}/config.yaml is not a mapping")
+        run = RunDir.open(_fetch_run(ref, uri, Path(tmp)), purpose="replay")
+        original, original_bytes = run.metrics, run.metrics_bytes
+    run.check_data()  # hashes the file; the pipeline reads it again
+    config = run.config
     if not track:
         config.tracker = {"_target_": "mlsys.tracking.NullTracker"}
         config.registry = {"_target_": "mlsys.registry.NoPromotion"}

@@ -114,7 +114,7 @@ def main(cfg: DictConfig) -> float | list[float]:
     if result.gate is not None:
         print(result.gate.summary())
     if cfg.objectives:
-        return _objectives(cfg, list(cfg.objectives), result)
+        return _objectives(list(cfg.objectives), result)
     return result.objective
 
 
@@ -141,7 +141,7 @@ def _settle_heap() -> None:
         gc.enable()
 
 
-def _objectives(cfg: DictConfig, names: list[str], result: TrainingResult) -> list[float]:
+def _objectives(names: list[str], result: TrainingResult) -> list[float]:
     """Several validation objectives for multi-objective sweeps.
 
     ``latency_ms_per_1k`` is measured here (median of 5 scorings of 1,000 rows), not stored in
@@ -150,7 +150,7 @@ def _objectives(cfg: DictConfig, names: list[str], result: TrainingResult) -> li
     values = []
     for name in names:
         if name == "latency_ms_per_1k":
-            values.append(_latency_ms_per_1k(cfg, result))
+            values.append(_latency_ms_per_1k(result))
         elif isinstance(result.validation_metrics.get(name), float):
             values.append(float(result.validation_metrics[name]))
         else:
@@ -162,17 +162,17 @@ def _objectives(cfg: DictConfig, names: list[str], result: TrainingResult) -> li
     return values
 
 
-def _latency_ms_per_1k(cfg: DictConfig, result: TrainingResult) -> float:
+def _latency_ms_per_1k(result: TrainingResult) -> float:
     import statistics
     import time
 
     import pandas as pd
 
-    from mlsys.config import instantiate_component
-    from mlsys.split import SplitIndices
+    from mlsys._rundir import RunDir
 
-    dataset = instantiate_component(cfg.data, "data").load()
-    validation = SplitIndices.load(result.artifacts["splits"]).validation
+    run = RunDir.open(result.output_dir, purpose="objectives: latency_ms_per_1k")
+    dataset = run.load_data()
+    validation = run.splits().validation
     rows = dataset.frame.iloc[validation]
     rows = pd.concat([rows] * (1000 // max(len(rows), 1) + 1)).head(1000)
     timings = []

@@ -295,6 +295,22 @@ def test_multi_objective_preset_composes() -> None:
     assert list(cfg.objectives) == ["pr_auc", "latency_ms_per_1k"]
 
 
+def test_objectives_read_validation_metrics_and_measure_latency_from_the_run_dir(
+    leads_overrides: list[str], tmp_path: Path
+) -> None:
+    from mlsys.errors import MlsysError
+    from mlsys.train import _objectives
+
+    result = build_pipeline(
+        compose_config([*leads_overrides, "model=logreg"]), output_dir=tmp_path
+    ).run()
+    pr_auc, latency = _objectives(["pr_auc", "latency_ms_per_1k"], result)
+    assert pr_auc == result.validation_metrics["pr_auc"]
+    assert 0 < latency < 10_000
+    with pytest.raises(MlsysError, match="'auc_roc' is not a validation metric"):
+        _objectives(["auc_roc"], result)
+
+
 def test_no_calibration_split_with_calibration_none(
     leads_overrides: list[str], tmp_path: Path
 ) -> None:

@@ -5,9 +5,6 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
-from typing import Any
-
-from omegaconf import OmegaConf
 
 from mlsys.errors import DataError
 from mlsys.registry._gate import Candidate, GateDecision
@@ -23,19 +20,21 @@ def offer_run(run_dir: Path) -> GateDecision | None:
     Uses the run's own resolved config: the same data file (checked against its sha256), the
     same split indices, evaluator and registry. Writes ``gate.json`` into the run directory.
     """
+    from mlsys._rundir import RunDir
     from mlsys.config import instantiate_component
     from mlsys.models import ModelBundle
-    from mlsys.split import SplitIndices, TimeSplitter
+    from mlsys.split import TimeSplitter
 
-    config = OmegaConf.load(run_dir / "config.yaml")
-    metadata: dict[str, Any] = json.loads((run_dir / "metadata.json").read_text())
-    run_id = metadata.get("tracking_run_id")
+    run = RunDir.open(run_dir, purpose="offer")
+    config = run.config
+    run_id = run.metadata.get("tracking_run_id")
     if not run_id:
-        raise DataError(f"offer: run '{run_dir}' was not tracked, so it cannot be registered.")
-    dataset = instantiate_component(config.data, "data").load()
-    if dataset.sha256 != metadata["data"]["sha256"]:
-        raise DataError(f"offer: the data of run '{run_dir}' changed since it ran; not offered.")
-    splits = SplitIndices.load(run_dir / "splits.npz")
+        raise DataError(
+            f"offer: run '{run_dir}' was not tracked, so it cannot be registered. Fix: train "
+            "again with tracker=mlflow."
+        )
+    dataset = run.load_data()
+    splits = run.splits()
     features = dataset.features.iloc[splits.test].reset_index(drop=True)
     splitter = instantiate_component(config.split, "split")
     period = splitter.period(dataset, splits) if isinstance(splitter, TimeSplitter) else ("", "")
@@ -45,7 +44,7 @@ def offer_run(run_dir: Path) -> GateDecision | None:
         bundle=ModelBundle.load(run_dir / "model.joblib"),
         holdout_features=features,
         holdout_labels=dataset.target[splits.test],
-        metrics=json.loads((run_dir / "metrics.json").read_text()),
+        metrics=run.metrics,
         evaluator=instantiate_component(config.evaluation, "evaluation"),
         data_sha256=dataset.sha256,
         test_split_sha256=splits.digests()["test"],
