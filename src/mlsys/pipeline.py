@@ -460,6 +460,7 @@ class TrainingPipeline:
         out = self.output_dir
         artifacts = {
             "model": bundle.save(out / "model.joblib"),
+            "model_sha256": out / "model.joblib.sha256",
             "metrics": _write_json(out / "metrics.json", metrics),
             "validation_metrics": _write_json(out / "validation_metrics.json", validation_metrics),
             "splits": splits.save(out / "splits.npz"),

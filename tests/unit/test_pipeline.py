@@ -21,6 +21,7 @@ pytestmark = pytest.mark.unit
 
 ARTIFACTS = (
     "model.joblib",
+    "model.joblib.sha256",
     "metrics.json",
     "validation_metrics.json",
     "classification_report.txt",

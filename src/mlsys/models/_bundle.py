@@ -3,6 +3,11 @@
 A bundle holds the fitted feature transformer, the fitted model, the calibrator, the decision
 threshold chosen on validation data, the input schema and the training metadata. Serving, batch
 scoring and the registry all load this one file; nothing else about the training run is needed.
+
+Beside it, :meth:`ModelBundle.save` writes ``<file>.sha256`` (the ``sha256sum`` format, so
+``sha256sum -c model.joblib.sha256`` checks it too). :meth:`ModelBundle.load` verifies the file
+against it *before* unpickling: a bundle is a pickle, and a changed one would run whatever it
+now contains.
 """
 
 from __future__ import annotations
@@ -16,12 +21,12 @@ import numpy as np
 import pandas as pd
 
 from mlsys.calibration import Calibrator
-from mlsys.data import FeatureSchema, coerce_features
+from mlsys.data import FeatureSchema, coerce_features, file_sha256
 from mlsys.errors import BundleError
 from mlsys.features import FeatureTransformer
 from mlsys.models._estimators import ConversionModel
 
-__all__ = ["BUNDLE_FORMAT", "ModelBundle"]
+__all__ = ["BUNDLE_FORMAT", "ModelBundle", "checksum_path"]
 
 BUNDLE_FORMAT = 1
 FloatArray = np.ndarray[Any, np.dtype[np.float64]]
@@ -61,16 +66,19 @@ class ModelBundle:
         return self.decide(self.predict_proba(frame))
 
     def save(self, path: str | Path) -> Path:
-        """Write the bundle to one file (joblib, compressed)."""
+        """Write the bundle to one file (joblib, compressed) and its ``.sha256`` beside it."""
         target = Path(path)
         payload = {"format": BUNDLE_FORMAT, "bundle": self}
         joblib.dump(payload, target, compress=3)
+        checksum_path(target).write_text(f"{file_sha256(target)}  {target.name}\n")
         return target
 
     @classmethod
-    def load(cls, path: str | Path) -> ModelBundle:
+    def load(cls, path: str | Path, sha256: str | None = None) -> ModelBundle:
         """Read a bundle written by :meth:`save`, failing clearly when it is not one.
 
+        The file is checked against ``sha256`` when given, else against its ``.sha256`` file
+        when there is one (bundles from before checksums have none), before it is unpickled.
         Only load bundles from a source you trust: like every pickle-based format, loading
         runs code from the file. mlsys only loads from the configured registry or path.
         """
@@ -80,6 +88,7 @@ class ModelBundle:
                 f"model bundle '{source}' not found. Fix: pass the model.joblib of a training "
                 "run (outputs/<date>/<time>/model.joblib)."
             )
+        _verify(source, sha256)
         try:
             payload = joblib.load(source)
         except (ModuleNotFoundError, AttributeError) as exc:
@@ -103,3 +112,31 @@ class ModelBundle:
             )
         bundle: ModelBundle = payload["bundle"]
         return bundle
+
+
+def checksum_path(bundle: Path) -> Path:
+    """The checksum file of a bundle file: ``model.joblib`` -> ``model.joblib.sha256``."""
+    return bundle.with_name(f"{bundle.name}.sha256")
+
+
+def _verify(source: Path, expected: str | None) -> None:
+    """Fail unless ``source`` has the expected digest (given, or from its checksum file)."""
+    recorded = checksum_path(source)
+    if expected is None and recorded.is_file():
+        fields = recorded.read_text().split()
+        expected = fields[0] if fields else ""
+        if len(expected) != 64 or any(c not in "0123456789abcdefABCDEF" for c in expected):
+            raise BundleError(
+                f"model bundle '{source}': its checksum file {recorded.name} is damaged. Fix: "
+                "restore both files from the run's artifacts, or re-train."
+            )
+    if expected is None:
+        return
+    actual = file_sha256(source)
+    if actual != expected.lower():
+        raise BundleError(
+            f"model bundle '{source}' does not match its recorded sha256 (file {actual[:12]}..., "
+            f"recorded {expected[:12]}...): it changed after training, so it was not loaded (a "
+            "bundle is a pickle and would run whatever it now contains). Fix: restore it from "
+            "the run's artifacts, or re-train."
+        )

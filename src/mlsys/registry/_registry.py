@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import tempfile
@@ -18,6 +19,7 @@ from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from mlsys.errors import ConfigError, TrackingError
 from mlsys.models import ModelBundle
+from mlsys.models._bundle import checksum_path
 from mlsys.registry._lock import DEFAULT_TIMEOUT_S, registry_lock
 
 if TYPE_CHECKING:
@@ -273,9 +275,22 @@ class MlflowRegistry:
         if run_id is None:
             raise TrackingError(f"registry: version {version} of '{self.name}' has no run")
         with tempfile.TemporaryDirectory() as tmp:
-            path = client.download_artifacts(run_id, "model.joblib", tmp)
-            return ModelBundle.load(path)
+            return ModelBundle.load(download_bundle(client, run_id, Path(tmp)))
 
     def lock(self) -> AbstractContextManager[None]:
         """Cross-process lock keyed by the registered model name."""
         return registry_lock(self.lock_uri or self.tracking_uri, self.name, self.lock_timeout_s)
+
+
+def download_bundle(client: MlflowClient, run_id: str, into: Path) -> Path:
+    """Download a run's ``model.joblib`` into ``into``, with its ``.sha256`` when it has one.
+
+    :meth:`ModelBundle.load` then checks the file against it before unpickling. Runs from
+    before checksums have none; their bundles load unchecked.
+    """
+    from mlflow.exceptions import MlflowException
+
+    path = Path(client.download_artifacts(run_id, "model.joblib", str(into)))
+    with contextlib.suppress(MlflowException, OSError):
+        client.download_artifacts(run_id, checksum_path(path).name, str(into))
+    return path

@@ -232,10 +232,12 @@ def _from_run(reference: str, run_id: str, tracking_uri: str | None) -> Resolved
     uri = _reachable_store(tracking_uri)
     from mlflow.exceptions import MlflowException
 
+    from mlsys.registry._registry import download_bundle
+
     client = _client(uri)
     with tempfile.TemporaryDirectory() as tmp:
         try:
-            path = client.download_artifacts(run_id, "model.joblib", tmp)
+            path = download_bundle(client, run_id, Path(tmp))
         except MlflowException as exc:
             raise TrackingError(
                 f"--model {reference}: no model.joblib for run '{run_id}' in {_redact(uri)} "

@@ -259,7 +259,7 @@ class MlflowTracker:
         info = mlflow.pyfunc.log_model(
             name="model",
             python_model=BundlePyfuncModel(),
-            artifacts={"bundle": str(record.bundle_path)},
+            artifacts=_model_artifacts(record.bundle_path),
             code_paths=[str(Path(__file__).resolve().parents[1])],
             signature=signature,
             input_example=example,
@@ -268,3 +268,13 @@ class MlflowTracker:
         # MLflow 3 stores models as "logged models" outside the run's artifact tree; the
         # registry needs their URI and id to create versions that `mlflow models serve` can load.
         mlflow.set_tags({"mlsys.model_uri": info.model_uri, "mlsys.model_id": str(info.model_id)})
+
+
+def _model_artifacts(bundle: Path) -> dict[str, str]:
+    """The pyfunc model's files: the bundle, and its checksum when it has one."""
+    from mlsys.models._bundle import checksum_path
+
+    files = {"bundle": str(bundle)}
+    if checksum_path(bundle).is_file():
+        files["bundle_sha256"] = str(checksum_path(bundle))
+    return files

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -16,8 +17,10 @@ class BundlePyfuncModel(PythonModel):
     """Loads ``model.joblib`` from the model's artifacts; predicts probability and decision."""
 
     def load_context(self, context: Any) -> None:
-        """Load the bundle once per process."""
-        self.bundle = ModelBundle.load(context.artifacts["bundle"])
+        """Load the bundle once per process, checked against its sha256 when it was logged."""
+        checksum = context.artifacts.get("bundle_sha256")
+        expected = Path(checksum).read_text().split()[0] if checksum else None
+        self.bundle = ModelBundle.load(context.artifacts["bundle"], sha256=expected)
 
     def predict(self, context: Any, model_input: pd.DataFrame, params: Any = None) -> pd.DataFrame:
         """Calibrated probability and decision per row."""

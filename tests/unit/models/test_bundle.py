@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from mlsys.calibration import SigmoidCalibrator
-from mlsys.data import Dataset, generate_leads
+from mlsys.data import Dataset, file_sha256, generate_leads
 from mlsys.errors import BundleError, SchemaError
 from mlsys.features import NativeFeatures, TabularFeatures
 from mlsys.models import (
@@ -20,6 +20,7 @@ from mlsys.models import (
     LogisticRegressionModel,
     ModelBundle,
 )
+from mlsys.models._bundle import checksum_path
 
 pytestmark = pytest.mark.unit
 
@@ -138,8 +139,56 @@ def test_garbage_file_is_a_bundle_error(content: bytes, tmp_path: Path) -> None:
 def test_truncated_bundle_is_a_bundle_error(bundle: ModelBundle, tmp_path: Path) -> None:
     path = bundle.save(tmp_path / "model.joblib")
     path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    checksum_path(path).unlink()  # a bundle from before checksums
 
     with pytest.raises(BundleError, match="is corrupt"):
+        ModelBundle.load(path)
+
+
+def test_save_writes_a_checksum_that_sha256sum_accepts(bundle: ModelBundle, tmp_path: Path) -> None:
+    import shutil
+    import subprocess
+
+    path = bundle.save(tmp_path / "model.joblib")
+    assert checksum_path(path) == tmp_path / "model.joblib.sha256"
+    assert checksum_path(path).read_text() == f"{file_sha256(path)}  model.joblib\n"
+    if shutil.which("sha256sum"):
+        subprocess.run(["sha256sum", "-c", "model.joblib.sha256"], cwd=tmp_path, check=True)
+    assert isinstance(ModelBundle.load(path), ModelBundle)
+    assert isinstance(ModelBundle.load(path, sha256=file_sha256(path)), ModelBundle)
+
+
+class _Payload:
+    """Unpickling it touches a file: proof that a pickle ran."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Path.touch, (self.marker,))
+
+
+def test_a_changed_bundle_is_refused_before_it_is_unpickled(
+    bundle: ModelBundle, tmp_path: Path
+) -> None:
+    path = bundle.save(tmp_path / "model.joblib")
+    marker = tmp_path / "pickle-ran"
+    joblib.dump(_Payload(marker), path)  # swapped after training; the checksum stays
+
+    with pytest.raises(BundleError, match="does not match its recorded sha256") as info:
+        ModelBundle.load(path)
+
+    assert not marker.exists()
+    assert "Fix:" in str(info.value)
+    with pytest.raises(BundleError, match="does not match"):
+        ModelBundle.load(path, sha256="0" * 64)  # an expected digest from elsewhere
+
+
+def test_a_damaged_checksum_file_is_a_bundle_error(bundle: ModelBundle, tmp_path: Path) -> None:
+    path = bundle.save(tmp_path / "model.joblib")
+    checksum_path(path).write_text("not a digest\n")
+
+    with pytest.raises(BundleError, match=r"checksum file model\.joblib\.sha256 is damaged"):
         ModelBundle.load(path)
 
 
