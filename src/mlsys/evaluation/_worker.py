@@ -3,9 +3,9 @@
 A training run spends about a second importing pandas, scikit-learn, SciPy and XGBoost on one
 core while the machine's other cores wait. Drawing the report in the run's own process then
 adds matplotlib's import (about 0.25 s) and 20-40 ms per plot to the end of the run. The
-training CLI starts a :class:`PlotWorker` before its own imports instead: it imports numpy and
-matplotlib, never scikit-learn or pandas, on another core, and draws the plots it is sent while
-the run computes intervals, segments and importance.
+training and evaluation CLIs start a :class:`PlotWorker` before their heavy work instead: it
+imports numpy and matplotlib, never scikit-learn or pandas, on another core, and draws the plots
+it is sent while the run computes intervals, segments and importance.
 
 The helper is an optimisation, never a dependency. If it cannot start, dies, stalls, or answers
 anything but a path, the plots it owed are drawn in the calling process: one warning (with the
