@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -121,6 +122,21 @@ def test_mlflow_tracker_logs_params_metrics_tags_artifacts_data_and_model(
     served = model.predict(rows)
     np.testing.assert_allclose(served["probability"], result.bundle.predict_proba(rows))
     assert model.metadata.signature is not None
+    # A lead may lack any value, integer and boolean columns included: MLflow's schema
+    # enforcement must let it through to the bundle, in memory and as JSON for the REST server.
+    gappy = rows.astype({"web_visits_30d": "float64", "is_free_email": "object"})
+    gappy.loc[0, "web_visits_30d"] = np.nan
+    gappy.loc[1, "is_free_email"] = None
+    np.testing.assert_allclose(
+        model.predict(gappy)["probability"], result.bundle.predict_proba(gappy)
+    )
+    from mlflow.pyfunc.scoring_server import infer_and_parse_data
+
+    payload = {"dataframe_split": json.loads(gappy.to_json(orient="split", index=False))}
+    parsed = infer_and_parse_data(payload, model.metadata.get_input_schema())
+    np.testing.assert_allclose(
+        model.predict(parsed)["probability"], result.bundle.predict_proba(gappy)
+    )
 
 
 def test_sweep_id_and_user_tags_reach_the_run(small_leads_csv: Path, tmp_path: Path) -> None:

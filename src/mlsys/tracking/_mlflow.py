@@ -246,14 +246,16 @@ class MlflowTracker:
         signature = None
         if example is not None:
             with warnings.catch_warnings():
-                # MLflow hints that integer columns cannot hold missing values; the signature
-                # keeps the training file's own dtypes on purpose (raw rows validate as they are).
+                # MLflow hints that integer columns cannot hold missing values: handled below.
                 warnings.simplefilter("ignore", UserWarning)
                 inferred = infer_signature(example, BundlePyfuncModel.score(bundle, example))
             # Five example rows cannot tell which columns may be missing: the model imputes
             # every feature, so none is required.
             optional = Schema(
-                [ColSpec(type=c.type, name=c.name, required=False) for c in inferred.inputs.inputs]
+                [
+                    ColSpec(type=_input_type(c.type), name=c.name, required=False)
+                    for c in inferred.inputs.inputs
+                ]
             )
             signature = ModelSignature(inputs=optional, outputs=inferred.outputs)
         info = mlflow.pyfunc.log_model(
@@ -278,3 +280,18 @@ def _model_artifacts(bundle: Path) -> dict[str, str]:
     if checksum_path(bundle).is_file():
         files["bundle_sha256"] = str(checksum_path(bundle))
     return files
+
+
+def _input_type(inferred: Any) -> Any:
+    """The signature type of an input column: integer and boolean columns accept anything.
+
+    A lead may lack any value, and MLflow's schema enforcement refuses a missing value in a
+    ``long`` or ``boolean`` column (pandas turns it into a float or an object) before the model
+    sees it; declaring ``double`` instead would refuse the plain integers of a complete file.
+    The bundle checks and coerces every column itself (the same rules as mlsys's own API), so
+    these columns are declared ``Any``; strings, doubles and datetimes keep their types.
+    """
+    from mlflow.types.schema import AnyType, DataType
+
+    loose = {DataType.long, DataType.integer, DataType.boolean}
+    return AnyType() if inferred in loose else inferred  # type: ignore[no-untyped-call]
