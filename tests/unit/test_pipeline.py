@@ -80,6 +80,7 @@ def test_a_run_writes_every_artifact(leads_overrides: list[str], tmp_path: Path)
     bundle = ModelBundle.load(tmp_path / "model.joblib")
     assert bundle.threshold == result.threshold
     assert bundle.schema.columns == result.bundle.schema.columns
+    assert bundle.metadata["data"]["id_column"] == "lead_id"  # scoring a copied bundle needs it
 
 
 def test_bundle_reproduces_the_test_predictions(leads_overrides: list[str], tmp_path: Path) -> None:

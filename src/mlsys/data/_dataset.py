@@ -148,5 +148,6 @@ class Dataset:
             "positive_rate": round(self.positive_rate, 6),
             "target": self.target_name,
             "positive_label": self.positive_label,
+            "id_column": self.id_column,  # scoring copies it to its output, bundle alone or not
             "schema": self.schema.to_dict(),
         }
