@@ -36,6 +36,7 @@ from mlsys.evaluation._worker import PlotWorker
 from mlsys.features import FeatureTransformer, Rebalancer, categorical_columns
 from mlsys.logs import bind, log_context
 from mlsys.models import ConversionModel, ModelBundle
+from mlsys.models._bundle import checksum_path, read_checksum
 from mlsys.registry import Candidate, GateDecision, Promoter
 from mlsys.split import SplitIndices, Splitter, TimeSplitter
 from mlsys.tracking import NullTracker, RunRecord, Tracker
@@ -279,15 +280,19 @@ class TrainingPipeline:
             parts["test"][0],
         )
         bind(mlflow_run_id=run_id)
+        metadata["tracking_run_id"] = run_id
         gate = None
         if run_id is not None and self.registry is not None:
+            # On disk before the gate: an offer that fails can be retried from the run dir.
+            _write_json(
+                self.output_dir / "metadata.json", {**metadata, "stage_seconds": timer.stages}
+            )
             with timer.stage("registry"):
                 gate = self._offer(run_id, bundle, parts["test"], test.metrics, dataset, splits)
                 bind(model_version=gate.version if gate else None)
-        if gate is not None:
-            artifacts["gate"] = _write_json(self.output_dir / "gate.json", gate.to_dict())
+            if gate is not None:
+                artifacts["gate"] = _write_json(self.output_dir / "gate.json", gate.to_dict())
         metadata["stage_seconds"] = timer.stages
-        metadata["tracking_run_id"] = run_id
         _write_json(self.output_dir / "metadata.json", metadata)
         return TrainingResult(
             metrics=test.metrics,
@@ -563,6 +568,10 @@ class TrainingPipeline:
             tags={
                 "git_sha": str(metadata.get("git_sha")),
                 "data_sha256": dataset.sha256,
+                # What loaders check model.joblib against: a tag, apart from the artifacts.
+                "mlsys.bundle_sha256": read_checksum(
+                    checksum_path(self.output_dir / "model.joblib")
+                ),
                 "user": str(metadata.get("user")),
                 **self.tags,
             },

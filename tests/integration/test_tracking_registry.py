@@ -109,6 +109,9 @@ def test_mlflow_tracker_logs_params_metrics_tags_artifacts_data_and_model(
     for tag in ("git_sha", "data_sha256", "config_hash", "user"):
         assert tag in run.data.tags, tag
     assert run.data.tags["data_sha256"] == result.metadata["data"]["sha256"]
+    from mlsys.data import file_sha256
+
+    assert run.data.tags["mlsys.bundle_sha256"] == file_sha256(result.artifacts["model"])
     artifacts = {a.path for a in client.list_artifacts(result.run_id)}
     assert {"model.joblib", "metrics.json", "config.yaml", "overrides.yaml"} <= artifacts
     inputs = run.inputs.dataset_inputs

@@ -330,3 +330,31 @@ def test_no_calibration_split_with_a_calibrator_is_a_clear_error(
 
     with pytest.raises(DataError, match=r"split\.calibration>0 or calibration=none"):
         _train([*leads_overrides, "model=logreg", "split.calibration=0"], tmp_path)
+
+
+def test_a_failed_offer_leaves_the_run_id_on_disk_to_offer_again(
+    leads_overrides: list[str], tmp_path: Path
+) -> None:
+    """A lock timeout in the gate must not cost `ml-register offer <run dir>` the run id."""
+    from mlsys.errors import TrackingError
+    from mlsys.registry import Candidate, GateDecision
+    from mlsys.tracking import RunRecord
+
+    class Tracked:
+        required = False
+
+        def log_run(self, record: RunRecord) -> str:
+            return "run-42"
+
+    class StuckGate:
+        def offer(self, candidate: Candidate) -> GateDecision | None:
+            raise TrackingError("registry lock: waited 600 s for the lock on model 'x'")
+
+    pipeline = build_pipeline(
+        compose_config([*leads_overrides, "model=logreg"]), output_dir=tmp_path
+    )
+    pipeline.tracker = Tracked()
+    pipeline.registry = StuckGate()
+    with pytest.raises(TrackingError, match="waited 600 s"):
+        pipeline.run()
+    assert json.loads((tmp_path / "metadata.json").read_text())["tracking_run_id"] == "run-42"

@@ -12,6 +12,9 @@ now contains.
 
 from __future__ import annotations
 
+import hashlib
+import io
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,7 +29,9 @@ from mlsys.errors import BundleError
 from mlsys.features import FeatureTransformer
 from mlsys.models._estimators import ConversionModel
 
-__all__ = ["BUNDLE_FORMAT", "ModelBundle", "checksum_path"]
+__all__ = ["BUNDLE_FORMAT", "ModelBundle", "checksum_path", "read_checksum"]
+
+log = logging.getLogger(__name__)
 
 BUNDLE_FORMAT = 1
 FloatArray = np.ndarray[Any, np.dtype[np.float64]]
@@ -88,9 +93,10 @@ class ModelBundle:
                 f"model bundle '{source}' not found. Fix: pass the model.joblib of a training "
                 "run (outputs/<date>/<time>/model.joblib)."
             )
-        _verify(source, sha256)
+        data = source.read_bytes()  # checked and unpickled from the same bytes
+        _verify(source, data, sha256)
         try:
-            payload = joblib.load(source)
+            payload = joblib.load(io.BytesIO(data))
         except (ModuleNotFoundError, AttributeError) as exc:
             raise BundleError(
                 f"model bundle '{source}' needs code this installation lacks ({exc}). "
@@ -119,20 +125,35 @@ def checksum_path(bundle: Path) -> Path:
     return bundle.with_name(f"{bundle.name}.sha256")
 
 
-def _verify(source: Path, expected: str | None) -> None:
-    """Fail unless ``source`` has the expected digest (given, or from its checksum file)."""
-    recorded = checksum_path(source)
-    if expected is None and recorded.is_file():
-        fields = recorded.read_text().split()
-        expected = fields[0] if fields else ""
-        if len(expected) != 64 or any(c not in "0123456789abcdefABCDEF" for c in expected):
-            raise BundleError(
-                f"model bundle '{source}': its checksum file {recorded.name} is damaged. Fix: "
-                "restore both files from the run's artifacts, or re-train."
-            )
+def read_checksum(path: Path) -> str:
+    """The hex digest in a ``.sha256`` file (``sha256sum`` format); BundleError if damaged."""
+    fields = path.read_text(errors="replace").split()
+    digest = fields[0].lower() if fields else ""
+    if len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
+        raise BundleError(
+            f"model bundle checksum file '{path}' is damaged. Fix: restore it and the bundle "
+            "from the run's artifacts, or re-train."
+        )
+    return digest
+
+
+def _verify(source: Path, data: bytes, expected: str | None) -> None:
+    """Fail unless ``data`` (read from ``source``) has the expected digest.
+
+    The digest is ``expected`` when given, else the one in the checksum file beside
+    ``source``. Without either the bundle loads unchecked, with a warning.
+    """
     if expected is None:
-        return
-    actual = file_sha256(source)
+        recorded = checksum_path(source)
+        if not recorded.is_file():
+            log.warning(
+                "model bundle '%s' has no %s beside it: loaded without an integrity check.",
+                source,
+                recorded.name,
+            )
+            return
+        expected = read_checksum(recorded)
+    actual = hashlib.sha256(data).hexdigest()
     if actual != expected.lower():
         raise BundleError(
             f"model bundle '{source}' does not match its recorded sha256 (file {actual[:12]}..., "

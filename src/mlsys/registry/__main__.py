@@ -27,6 +27,7 @@ from mlsys.errors import MlsysError, TrackingError
 from mlsys.evaluation import Evaluator
 from mlsys.logs import configure_logging
 from mlsys.registry._gate import GateDecision, promote_version, rollback
+from mlsys.registry._lock import DEFAULT_TIMEOUT_S
 from mlsys.registry._registry import CHAMPION, MlflowRegistry, VersionInfo
 
 __all__ = ["main"]
@@ -38,6 +39,18 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--name", default="conversion", help="registered model name")
     parser.add_argument("--uri", default=None, help="tracking/registry URI")
+    parser.add_argument(
+        "--lock-uri",
+        default=None,
+        help="where the promotion lock lives with an HTTP tracking server (a PostgreSQL DSN)",
+    )
+    parser.add_argument(
+        "--lock-timeout",
+        type=float,
+        default=DEFAULT_TIMEOUT_S,
+        metavar="SECONDS",
+        help="how long promote/rollback wait for another promotion (default: %(default)g)",
+    )
     parser.add_argument("--json", action="store_true", help="machine-readable output")
     # --json is accepted before or after the subcommand.
     common = argparse.ArgumentParser(add_help=False)
@@ -74,8 +87,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run one registry command; returns the exit code."""
     args = _parser().parse_args(argv)
     configure_logging("WARNING")  # results go to stdout; warnings and errors to stderr
-    registry = MlflowRegistry(name=args.name, uri=args.uri)
     try:
+        registry = MlflowRegistry(
+            name=args.name, uri=args.uri, lock_uri=args.lock_uri, lock_timeout_s=args.lock_timeout
+        )
         output = _run(args, registry)
     except MlsysError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -19,12 +19,14 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import logging
+import math
 import tempfile
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from mlsys._filelock import file_lock
-from mlsys.errors import TrackingError
+from mlsys.errors import ConfigError, TrackingError
 
 __all__ = ["DEFAULT_TIMEOUT_S", "registry_lock"]
 
@@ -44,8 +46,30 @@ def _key(name: str) -> int:
     )
 
 
+#: PostgreSQL keeps lock_timeout in milliseconds in a 32-bit integer.
+_MAX_TIMEOUT_MS = 2_147_483_647
+
+
+@dataclass(frozen=True)
+class _Wait:
+    """How long to wait for a lock, and what to name in the error when that runs out."""
+
+    timeout: float
+    what: str
+    setting: str
+    uri_setting: str
+
+    def timed_out(self, holder: str) -> TrackingError:
+        return TrackingError(
+            f"registry lock: waited {self.timeout:g} s for the lock on {self.what}; {holder}. A "
+            "promotion or trial reservation takes seconds, so that process is probably stuck. "
+            f"Fix: find and stop it (ps aux | grep mlsys), then run again; raise {self.setting} "
+            "if it is only slow."
+        )
+
+
 @contextlib.contextmanager
-def _postgres_lock(dsn: str, name: str, timeout: float, setting: str) -> Iterator[None]:
+def _postgres_lock(dsn: str, name: str, wait: _Wait) -> Iterator[None]:
     import psycopg
 
     plain = dsn.replace("postgresql+psycopg2://", "postgresql://").replace(
@@ -55,17 +79,17 @@ def _postgres_lock(dsn: str, name: str, timeout: float, setting: str) -> Iterato
         connection = psycopg.connect(plain, autocommit=True, connect_timeout=10)
     except psycopg.OperationalError as exc:
         raise TrackingError(
-            f"registry lock: cannot connect to PostgreSQL ({exc}). Fix: check "
-            "registry.registry.lock_uri / the tracking database, or that PostgreSQL is running."
+            f"registry lock: cannot connect to PostgreSQL ({exc}). Fix: check {wait.uri_setting}, "
+            "or that PostgreSQL is running."
         ) from exc
     with connection:
         # lock_timeout bounds the wait for an advisory lock too; 0 would mean "wait forever".
-        connection.execute(f"SET lock_timeout = {max(1, round(timeout * 1000))}")
+        milliseconds = min(_MAX_TIMEOUT_MS, max(1, round(wait.timeout * 1000)))
+        connection.execute(f"SET lock_timeout = {milliseconds}")
         try:
             connection.execute("SELECT pg_advisory_lock(%s)", (_key(name),))
         except psycopg.errors.LockNotAvailable as exc:
-            holder = "another connection holds the advisory lock"
-            raise _timed_out(name, timeout, holder, setting) from exc
+            raise wait.timed_out("another connection holds the advisory lock") from exc
         try:
             yield
         finally:
@@ -73,40 +97,43 @@ def _postgres_lock(dsn: str, name: str, timeout: float, setting: str) -> Iterato
 
 
 @contextlib.contextmanager
-def _bounded_file_lock(path: Path, name: str, timeout: float, setting: str) -> Iterator[None]:
+def _bounded_file_lock(path: Path, wait: _Wait) -> Iterator[None]:
     with contextlib.ExitStack() as stack:
         try:
-            stack.enter_context(file_lock(path, timeout))
+            stack.enter_context(file_lock(path, wait.timeout))
         except TimeoutError as exc:
-            raise _timed_out(name, timeout, f"another process holds {path}", setting) from exc
+            raise wait.timed_out(f"another process holds {path}") from exc
         yield
-
-
-def _timed_out(name: str, timeout: float, holder: str, setting: str) -> TrackingError:
-    what = f"sweep study '{name[7:]}'" if name.startswith("optuna-") else f"model '{name}'"
-    return TrackingError(
-        f"registry lock: waited {timeout:g} s for the lock on {what}; {holder}. A promotion or "
-        "trial reservation takes seconds, so that process is probably stuck. Fix: find and stop "
-        f"it (ps aux | grep mlsys), then run again; raise {setting} if it is only slow."
-    )
 
 
 def registry_lock(
     uri: str,
     name: str,
     timeout: float = DEFAULT_TIMEOUT_S,
+    *,
+    what: str | None = None,
     setting: str = "registry.registry.lock_timeout_s",
+    uri_setting: str = "registry.registry.lock_uri / the tracking URI",
 ) -> contextlib.AbstractContextManager[None]:
     """The right lock for a store URI (or an explicit lock path); waits at most ``timeout`` s.
 
-    ``setting`` names the config key that sets ``timeout``, for the error message.
+    ``what`` names the locked thing (default: ``model '<name>'``); ``setting`` and
+    ``uri_setting`` name the settings for ``timeout`` and ``uri``, for error messages.
+
+    Raises:
+        ConfigError: ``timeout`` is not a positive, finite number of seconds.
     """
+    if not (isinstance(timeout, (int, float)) and 0 < timeout < math.inf):
+        raise ConfigError(
+            f"{setting}: got {timeout!r}, expected a positive number of seconds. "
+            f"Fix: {setting}={DEFAULT_TIMEOUT_S:g}."
+        )
+    wait = _Wait(float(timeout), what or f"model '{name}'", setting, uri_setting)
     if uri.startswith("sqlite:///"):
         database = Path(uri.removeprefix("sqlite:///"))
-        path = database.with_name(f"{database.name}.{name}.lock")
-        return _bounded_file_lock(path, name, timeout, setting)
+        return _bounded_file_lock(database.with_name(f"{database.name}.{name}.lock"), wait)
     if uri.startswith(("postgresql://", "postgresql+", "postgres://")):
-        return _postgres_lock(uri, name, timeout, setting)
+        return _postgres_lock(uri, name, wait)
     if uri.startswith(("http://", "https://", "databricks")):
         log.warning(
             "registry: no lock_uri for tracking server %s; promotions are serialised on this "
@@ -114,10 +141,6 @@ def registry_lock(
             "safety.",
             uri,
         )
-        return _bounded_file_lock(
-            _MACHINE_LOCKS / f"{hashlib.sha256(uri.encode()).hexdigest()[:16]}.{name}.lock",
-            name,
-            timeout,
-            setting,
-        )
-    return _bounded_file_lock(Path(uri).expanduser(), name, timeout, setting)
+        digest = hashlib.sha256(uri.encode()).hexdigest()[:16]
+        return _bounded_file_lock(_MACHINE_LOCKS / f"{digest}.{name}.lock", wait)
+    return _bounded_file_lock(Path(uri).expanduser(), wait)

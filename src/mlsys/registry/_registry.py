@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import os
 import tempfile
 import threading
@@ -163,9 +164,10 @@ class MlflowRegistry:
         lock_uri: str | None = None,
         lock_timeout_s: float = DEFAULT_TIMEOUT_S,
     ):
-        if lock_timeout_s <= 0:
+        if not 0 < lock_timeout_s < math.inf:
             raise ConfigError(
-                f"registry.registry.lock_timeout_s: got {lock_timeout_s}, expected seconds > 0. "
+                f"registry.registry.lock_timeout_s (ml-register: --lock-timeout): got "
+                f"{lock_timeout_s}, expected seconds > 0. "
                 "Fix: registry.registry.lock_timeout_s=600."
             )
         self.name = name
@@ -275,22 +277,30 @@ class MlflowRegistry:
         if run_id is None:
             raise TrackingError(f"registry: version {version} of '{self.name}' has no run")
         with tempfile.TemporaryDirectory() as tmp:
-            return ModelBundle.load(download_bundle(client, run_id, Path(tmp)))
+            return ModelBundle.load(*download_bundle(client, run_id, Path(tmp)))
 
     def lock(self) -> AbstractContextManager[None]:
         """Cross-process lock keyed by the registered model name."""
-        return registry_lock(self.lock_uri or self.tracking_uri, self.name, self.lock_timeout_s)
+        return registry_lock(
+            self.lock_uri or self.tracking_uri,
+            self.name,
+            self.lock_timeout_s,
+            setting="registry.registry.lock_timeout_s (ml-register: --lock-timeout)",
+        )
 
 
-def download_bundle(client: MlflowClient, run_id: str, into: Path) -> Path:
-    """Download a run's ``model.joblib`` into ``into``, with its ``.sha256`` when it has one.
+def download_bundle(client: MlflowClient, run_id: str, into: Path) -> tuple[Path, str | None]:
+    """Download a run's ``model.joblib`` into ``into``; return it and the digest to check.
 
-    :meth:`ModelBundle.load` then checks the file against it before unpickling. Runs from
-    before checksums have none; their bundles load unchecked.
+    The digest is the run's ``mlsys.bundle_sha256`` tag, recorded when the run was tracked and
+    kept apart from the artifacts. Runs from before the tag bring their ``.sha256`` file
+    instead, which :meth:`ModelBundle.load` finds beside the bundle; older runs have neither.
     """
     from mlflow.exceptions import MlflowException
 
     path = Path(client.download_artifacts(run_id, "model.joblib", str(into)))
-    with contextlib.suppress(MlflowException, OSError):
-        client.download_artifacts(run_id, checksum_path(path).name, str(into))
-    return path
+    expected = client.get_run(run_id).data.tags.get("mlsys.bundle_sha256")
+    if expected is None:
+        with contextlib.suppress(MlflowException, OSError):
+            client.download_artifacts(run_id, checksum_path(path).name, str(into))
+    return path, expected

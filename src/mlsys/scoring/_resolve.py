@@ -237,7 +237,7 @@ def _from_run(reference: str, run_id: str, tracking_uri: str | None) -> Resolved
     client = _client(uri)
     with tempfile.TemporaryDirectory() as tmp:
         try:
-            path = download_bundle(client, run_id, Path(tmp))
+            path, expected = download_bundle(client, run_id, Path(tmp))
         except MlflowException as exc:
             raise TrackingError(
                 f"--model {reference}: no model.joblib for run '{run_id}' in {_redact(uri)} "
@@ -249,7 +249,7 @@ def _from_run(reference: str, run_id: str, tracking_uri: str | None) -> Resolved
                 f"--model {reference}: the store {_redact(uri)} failed ({exc}). {_FIX}"
             ) from exc
         try:
-            bundle = ModelBundle.load(path)
+            bundle = ModelBundle.load(path, sha256=expected)
         except BundleError as exc:
             raise BundleError(f"--model {reference}: {exc}") from exc
     return ResolvedModel(

@@ -45,6 +45,8 @@ from hydra_plugins.hydra_optuna_sweeper.config import OptunaSweeperConf
 from omegaconf import DictConfig
 from optuna.trial import TrialState
 
+from mlsys.errors import ConfigError
+
 __all__ = ["MlsysOptunaSweeper", "MlsysOptunaSweeperConf", "register"]
 
 log = logging.getLogger(__name__)
@@ -110,7 +112,9 @@ class _StudySweeper(OptunaSweeperImpl):
             self.storage,
             f"optuna-{study_name}",
             self.lock_timeout_s,
+            what=f"sweep study '{study_name}'",
             setting="hydra.sweeper.lock_timeout_s",
+            uri_setting="hydra.sweeper.storage",
         )
 
     def sweep(self, arguments: list[str]) -> None:
@@ -356,6 +360,11 @@ class MlsysOptunaSweeper(Sweeper):
         stale_after_s: float = 6 * 3600.0,
         lock_timeout_s: float = 600.0,
     ) -> None:
+        if not 0 < lock_timeout_s < math.inf:
+            raise ConfigError(
+                f"hydra.sweeper.lock_timeout_s: got {lock_timeout_s}, expected a positive number "
+                "of seconds. Fix: hydra.sweeper.lock_timeout_s=600."
+            )
         sampler = instantiate(
             sampler,
             _execution_whitelist_=("hydra_plugins.hydra_optuna_sweeper.*", "optuna.samplers.*"),

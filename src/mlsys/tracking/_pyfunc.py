@@ -9,6 +9,7 @@ import pandas as pd
 from mlflow.pyfunc.model import PythonModel
 
 from mlsys.models import ModelBundle
+from mlsys.models._bundle import read_checksum
 
 __all__ = ["BundlePyfuncModel"]
 
@@ -19,7 +20,7 @@ class BundlePyfuncModel(PythonModel):
     def load_context(self, context: Any) -> None:
         """Load the bundle once per process, checked against its sha256 when it was logged."""
         checksum = context.artifacts.get("bundle_sha256")
-        expected = Path(checksum).read_text().split()[0] if checksum else None
+        expected = read_checksum(Path(checksum)) if checksum else None
         self.bundle = ModelBundle.load(context.artifacts["bundle"], sha256=expected)
 
     def predict(self, context: Any, model_input: pd.DataFrame, params: Any = None) -> pd.DataFrame:

@@ -188,8 +188,49 @@ def test_a_damaged_checksum_file_is_a_bundle_error(bundle: ModelBundle, tmp_path
     path = bundle.save(tmp_path / "model.joblib")
     checksum_path(path).write_text("not a digest\n")
 
-    with pytest.raises(BundleError, match=r"checksum file model\.joblib\.sha256 is damaged"):
+    with pytest.raises(BundleError, match=r"checksum file '.*model\.joblib\.sha256' is damaged"):
         ModelBundle.load(path)
+
+
+def test_a_bundle_without_a_checksum_loads_with_a_warning(
+    bundle: ModelBundle, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = bundle.save(tmp_path / "model.joblib")
+    checksum_path(path).unlink()  # copied on its own, or from before checksums
+
+    with caplog.at_level("WARNING", logger="mlsys.models._bundle"):
+        assert isinstance(ModelBundle.load(path), ModelBundle)
+
+    assert "loaded without an integrity check" in caplog.text
+
+
+def test_a_run_bundle_is_checked_against_the_runs_tag(bundle: ModelBundle, tmp_path: Path) -> None:
+    """The registry and ml-predict --model runs:/ check the digest tagged on the MLflow run."""
+    from types import SimpleNamespace
+
+    from mlsys.registry._registry import download_bundle
+
+    (tmp_path / "run").mkdir()
+    original = bundle.save(tmp_path / "run" / "model.joblib")
+    digest = checksum_path(original).read_text().split()[0]
+    swapped = tmp_path / "swapped.joblib"
+    joblib.dump({"format": BUNDLE_FORMAT, "bundle": bundle, "extra": 1}, swapped)
+
+    class Store:  # an artifact store whose model.joblib was replaced, and its checksum too
+        def download_artifacts(self, run_id: str, name: str, into: str) -> str:
+            target = Path(into) / name
+            target.write_bytes(swapped.read_bytes())
+            return str(target)
+
+        def get_run(self, run_id: str) -> SimpleNamespace:
+            tags = {"mlsys.bundle_sha256": digest}
+            return SimpleNamespace(data=SimpleNamespace(tags=tags))
+
+    (tmp_path / "dl").mkdir()
+    path, expected = download_bundle(Store(), "run1", tmp_path / "dl")  # type: ignore[arg-type]
+    assert expected == digest
+    with pytest.raises(BundleError, match="does not match its recorded sha256"):
+        ModelBundle.load(path, sha256=expected)
 
 
 def test_pickle_needing_missing_code_is_a_bundle_error(tmp_path: Path) -> None:

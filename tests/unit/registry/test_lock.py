@@ -40,10 +40,24 @@ def test_locks_are_per_model_and_the_study_lock_names_its_setting(tmp_path: Path
         registry_lock(uri, "a"),
         registry_lock(uri, "b", timeout=0.2),  # another model: no wait
         pytest.raises(TrackingError, match=r"sweep study 'q4'.*hydra\.sweeper\.lock_timeout_s"),
-        registry_lock(uri, "optuna-q4", timeout=0.1, setting="hydra.sweeper.lock_timeout_s"),
-        registry_lock(uri, "optuna-q4", timeout=0.1, setting="hydra.sweeper.lock_timeout_s"),
+        registry_lock(uri, "optuna-q4", timeout=0.1),
+        registry_lock(
+            uri,
+            "optuna-q4",
+            timeout=0.1,
+            what="sweep study 'q4'",
+            setting="hydra.sweeper.lock_timeout_s",
+        ),
     ):
         pass  # pragma: no cover
+
+
+@pytest.mark.parametrize("timeout", [0, -5, float("inf"), float("nan")])
+def test_a_timeout_must_be_a_positive_finite_number(timeout: float, tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"hydra\.sweeper\.lock_timeout_s: got .*Fix:"):
+        registry_lock(
+            f"sqlite:///{tmp_path}/m.db", "x", timeout, setting="hydra.sweeper.lock_timeout_s"
+        )
 
 
 def test_a_waiter_gets_the_lock_when_the_holder_releases_it_in_time(tmp_path: Path) -> None:
@@ -66,5 +80,6 @@ def test_a_waiter_gets_the_lock_when_the_holder_releases_it_in_time(tmp_path: Pa
 
 
 def test_lock_timeout_must_be_positive() -> None:
-    with pytest.raises(ConfigError, match=r"registry\.registry\.lock_timeout_s"):
-        MlflowRegistry(lock_timeout_s=0)
+    for bad in (0, float("inf")):
+        with pytest.raises(ConfigError, match=r"registry\.registry\.lock_timeout_s"):
+            MlflowRegistry(lock_timeout_s=bad)
