@@ -40,6 +40,20 @@ def _time(cmd: list[str], env: dict[str, str] | None = None) -> float:
     return elapsed
 
 
+def _train(py: str, data: Path, run_dir: Path, extra: list[str] | None = None) -> list[str]:
+    """The bank-marketing training command, untracked, writing into ``run_dir``."""
+    return [
+        py,
+        "-m",
+        "mlsys.train",
+        "data=bank_marketing",
+        f"data.path={data}",
+        "tracker=none",
+        *(extra or []),
+        f"hydra.run.dir={run_dir}",
+    ]
+
+
 def _worktree(ref: str) -> Path:
     """``src/`` of ``ref`` checked out (once) under benchmarks/results/, bytecode compiled."""
     sha = subprocess.run(
@@ -86,20 +100,7 @@ def main() -> None:
                 ("mlsys_no_report", ["evaluation.report.enabled=false"]),
             ):
                 run_dir = Path(tmp) / f"{key}{i}"
-                times[key].append(
-                    _time(
-                        [
-                            py,
-                            "-m",
-                            "mlsys.train",
-                            "data=bank_marketing",
-                            f"data.path={args.data}",
-                            "tracker=none",
-                            *extra,
-                            f"hydra.run.dir={run_dir}",
-                        ]
-                    )
-                )
+                times[key].append(_time(_train(py, args.data, run_dir, extra)))
                 if key == "mlsys":
                     metadata = json.loads((run_dir / "metadata.json").read_text())
                     for stage, seconds in metadata["stage_seconds"].items():
@@ -108,15 +109,7 @@ def main() -> None:
             if ref_src is not None:
                 times[f"mlsys@{args.ref}"].append(
                     _time(
-                        [
-                            py,
-                            "-m",
-                            "mlsys.train",
-                            "data=bank_marketing",
-                            f"data.path={args.data}",
-                            "tracker=none",
-                            f"hydra.run.dir={tmp}/ref{i}",
-                        ],
+                        _train(py, args.data, Path(tmp) / f"ref{i}"),
                         env={**os.environ, "PYTHONPATH": str(ref_src)},
                     )
                 )
