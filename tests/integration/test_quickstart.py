@@ -159,6 +159,7 @@ def test_quickstart_commands_run_as_written(tmp_path: Path) -> None:
     assert len(runs) == 2, runs
     assert "version 1 PROMOTED to champion (first model" in stdout
     assert "version 2 PROMOTED to champion" in stdout
+    assert "version 1 is now champion (replaced: 2); reason: quickstart" in stdout  # as shown
     assert '"ready":true' in stdout
     prediction = re.search(
         r'\{"probability":[0-9.e-]+,"decision":(true|false),"model_version":"1"\}', stdout
