@@ -217,12 +217,17 @@ def _render_versions(output: dict[str, Any]) -> str:
         return f"no versions of '{name}' yet"
     lines = [f"{'version':>7}  {'aliases':<28} {'roc_auc':>8} {'pr_auc':>8}  gate / note"]
     for row in versions:
-        note = row["manual"] or row["gate"]
+        note = _clip(row["manual"] or row["gate"])
         lines.append(
             f"{row['version']:>7}  {','.join(row['aliases']) or '-':<28} "
             f"{_short(row['roc_auc']):>8} {_short(row['pr_auc']):>8}  {note}"
         )
     return "\n".join(lines)
+
+
+def _clip(note: str, width: int = 72) -> str:
+    """A gate note cut to one table line; `champion` and --json give it whole."""
+    return note if len(note) <= width else note[: width - 3].rstrip() + "..."
 
 
 def _render_comparison(output: dict[str, Any]) -> str:

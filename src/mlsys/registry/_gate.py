@@ -132,6 +132,32 @@ def _fresh_holdout(candidate: Candidate, champion_tags: dict[str, str]) -> str:
     )
 
 
+def _holdout_refusal(candidate: Candidate, champion: str, champion_tags: dict[str, str]) -> str:
+    """Why a candidate on another holdout is not compared, and what would make it comparable."""
+    head = (
+        f"REFUSED: holdout differs from champion v{champion}'s (another data file or split), so "
+        "the champion may have trained on these rows and its scores would be inflated. "
+    )
+    by_hand = (
+        "compare both on data neither trained on (`ml-register compare`) and promote explicitly"
+    )
+    champion_until = champion_tags.get("mlsys.trained_until", "")
+    if not candidate.holdout_from:
+        return head + (
+            "Retrain on newer data with split=time (the gate then compares on test rows newer "
+            f"than anything the champion saw), or {by_hand}"
+        )
+    if not champion_until:
+        return head + (
+            f"This run used split=time, but champion v{champion} did not, so nothing shows "
+            f"which rows it saw: {by_hand}"
+        )
+    return head + (
+        f"The test rows start at {candidate.holdout_from}, not after the champion's last "
+        f"training row ({champion_until}): train on data that extends past it, or {by_hand}"
+    )
+
+
 def _fmt(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.4f}"
 
@@ -240,28 +266,23 @@ class ChampionGate:
         champion_tags = next(
             (v.tags for v in self.registry.versions() if v.version == champion), {}
         )
+        schema_refusal = decision(
+            False,
+            f"REFUSED: schema differs from champion v{champion} (columns, kinds or target "
+            "changed), so the two are never compared. A different use case (another data set) "
+            "belongs under its own registered model: train it with name=<use case>. A new "
+            "version of this one: promote it explicitly with `ml-register promote`",
+        )
+        if champion_tags.get("mlsys.schema", fingerprint) != fingerprint:
+            return schema_refusal
         fresh = ""
         if champion_tags.get("mlsys.holdout") != candidate.holdout_key():
             fresh = _fresh_holdout(candidate, champion_tags)
             if not fresh:
-                return decision(
-                    False,
-                    f"REFUSED: holdout differs from champion v{champion}'s (another data file or "
-                    "split), so the champion may have trained on these rows and its scores would "
-                    "be inflated. Retrain on newer data with split=time (the gate then compares "
-                    "on test rows newer than anything the champion saw), or compare on fresh "
-                    "data (`python -m mlsys.registry compare`) and promote explicitly",
-                )
-        champion_bundle = None
-        if champion_tags.get("mlsys.schema", fingerprint) == fingerprint:
-            champion_bundle = self.registry.load_bundle(champion)
-        if champion_bundle is None or schema_fingerprint(champion_bundle) != fingerprint:
-            return decision(
-                False,
-                f"REFUSED: schema differs from champion v{champion} (columns, kinds or target "
-                "changed); models on different schemas are never compared. Promote explicitly "
-                "with `python -m mlsys.registry promote` if intended",
-            )
+                return decision(False, _holdout_refusal(candidate, champion, champion_tags))
+        champion_bundle = self.registry.load_bundle(champion)
+        if schema_fingerprint(champion_bundle) != fingerprint:
+            return schema_refusal
         rescored = candidate.evaluator.evaluate(
             candidate.holdout_labels,
             champion_bundle.predict_proba(candidate.holdout_features),
@@ -308,11 +329,11 @@ def promote_version(registry: ModelRegistry, version: str, reason: str) -> str |
     """Make ``version`` champion by hand; return the version it replaced."""
     if not reason.strip():
         raise ConfigError("promote: a --reason is required; it is recorded on the version.")
-    known = {v.version for v in registry.versions()}
-    if version not in known:
+    schemas = {v.version: v.tags.get("mlsys.schema") for v in registry.versions()}
+    if version not in schemas:
         raise ConfigError(
             f"promote: version {version} of '{registry.name}' does not exist "
-            f"(versions: {sorted(known, key=int)})."
+            f"(versions: {sorted(schemas, key=int)})."
         )
     with registry.lock():
         previous = registry.get_alias(CHAMPION)
@@ -320,6 +341,16 @@ def promote_version(registry: ModelRegistry, version: str, reason: str) -> str |
             registry.set_alias(PREVIOUS_CHAMPION, previous)
         registry.set_alias(CHAMPION, version)
     registry.tag_version(version, _manual_tags("promoted", reason))
+    before, after = schemas.get(previous or ""), schemas[version]
+    if before and after and before != after:
+        log.warning(
+            "promote: version %s takes other input columns than version %s did (another schema):"
+            " clients that send version %s's columns will be refused. Undo with "
+            "`ml-register rollback`; a different use case belongs under its own name=.",
+            version,
+            previous,
+            previous,
+        )
     return previous
 
 

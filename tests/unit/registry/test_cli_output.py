@@ -24,6 +24,11 @@ def test_list_is_a_table_and_an_empty_registry_says_so() -> None:
     assert table[0].split()[:4] == ["version", "aliases", "roc_auc", "pr_auc"]
     assert table[1].split()[:4] == ["3", "champion", "0.8123", "-"]
     assert _render("list", {"name": "leads", "versions": []}) == "no versions of 'leads' yet"
+    long = {**ROW, "gate": "REFUSED: holdout differs from champion v1's " + "x" * 300}
+    line = _render("list", {"name": "leads", "versions": [long]}).splitlines()[1]
+    assert line.endswith("...")
+    assert len(line) < 140
+    assert "x" * 300 in _render("champion", {"name": "leads", "champion": long})
 
 
 def test_champion_promote_rollback_and_offer_are_sentences() -> None:

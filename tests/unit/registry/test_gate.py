@@ -95,27 +95,52 @@ def test_another_file_with_a_newer_holdout_is_compared(
 
 
 @pytest.mark.parametrize(
-    "changes",
+    ("champion_until", "changes", "advice"),
     [
-        {"holdout_from": "2025-01-15T00:00:00"},  # test rows overlap the champion's period
-        {"holdout_from": ""},  # a random split proves nothing
+        # Test rows overlap the champion's period.
+        ("2025-01-31T00:00:00", {"holdout_from": "2025-01-15T00:00:00"}, "not after the champ"),
+        # A random split proves nothing.
+        ("2025-01-31T00:00:00", {"holdout_from": ""}, "Retrain on newer data with split=time"),
+        # A time split against a champion that had none.
+        ("", {"holdout_from": "2025-03-01"}, "but champion v1 did not"),
     ],
-    ids=["overlapping-period", "no-period"],
+    ids=["overlapping-period", "no-period", "champion-without-period"],
 )
-def test_another_file_without_a_newer_holdout_is_refused(
-    trained: tuple[TrainingResult, Dataset], changes: dict[str, str]
+def test_another_file_without_a_newer_holdout_is_refused_with_fitting_advice(
+    trained: tuple[TrainingResult, Dataset],
+    champion_until: str,
+    changes: dict[str, str],
+    advice: str,
 ) -> None:
     result, dataset = trained
     registry = InMemoryRegistry()
     gate = ChampionGate(registry)
-    gate.offer(_candidate(result, dataset, trained_until="2025-01-31T00:00:00"))
+    gate.offer(_candidate(result, dataset, trained_until=champion_until))
 
     decision = gate.offer(_candidate(result, dataset, data_sha256="refreshed", **changes))
 
     assert not decision.promoted
     assert decision.reason.startswith("REFUSED: holdout differs")
-    assert "split=time" in decision.reason
+    assert advice in decision.reason
+    assert "ml-register compare" in decision.reason
     assert registry.get_alias(CHAMPION) == "1"
+
+
+def test_another_data_set_is_refused_for_its_schema_first(
+    trained: tuple[TrainingResult, Dataset],
+) -> None:
+    """Bank marketing offered to the leads model: the advice is its own name=, not split=time."""
+    result, dataset = trained
+    registry = InMemoryRegistry()
+    gate = ChampionGate(registry)
+    gate.offer(_candidate(result, dataset))
+    other = _candidate(result, dataset, data_sha256="bank", holdout_from="")
+    registry.tag_version("1", {"mlsys.schema": "another schema"})
+
+    decision = gate.offer(other)
+
+    assert decision.reason.startswith("REFUSED: schema differs from champion v1")
+    assert "name=<use case>" in decision.reason
 
 
 def test_registered_versions_keep_their_period(trained: tuple[TrainingResult, Dataset]) -> None:
@@ -128,3 +153,22 @@ def test_registered_versions_keep_their_period(trained: tuple[TrainingResult, Da
     tags = registry.versions()[0].tags
     assert tags["mlsys.trained_until"] == candidate.trained_until
     assert tags["mlsys.holdout_from"] == candidate.holdout_from
+
+
+def test_promoting_a_version_with_another_schema_warns(
+    trained: tuple[TrainingResult, Dataset], caplog: pytest.LogCaptureFixture
+) -> None:
+    from mlsys.registry import promote_version
+
+    result, dataset = trained
+    registry = InMemoryRegistry()
+    gate = ChampionGate(registry)
+    gate.offer(_candidate(result, dataset))
+    gate.offer(_candidate(result, dataset, data_sha256="bank", holdout_from=""))
+    registry.tag_version("2", {"mlsys.schema": "bank marketing's columns"})
+
+    with caplog.at_level("WARNING", logger="mlsys.registry._gate"):
+        assert promote_version(registry, "2", "a person decided") == "1"
+
+    assert registry.get_alias(CHAMPION) == "2"  # the person decides; the warning says the cost
+    assert "takes other input columns than version 1" in caplog.text
