@@ -117,6 +117,23 @@ class EvaluationRun:
         return "\n".join(lines)
 
 
+def _training_data_note(source: Path, model: ResolvedModel) -> list[str]:
+    """A warning when the evaluated file is the one the model was trained on."""
+    from mlsys.data import file_sha256
+
+    trained_on = model.bundle.metadata.get("data", {}).get("sha256")
+    if not trained_on or file_sha256(source) != trained_on:
+        return []
+    note = (
+        f"'{source}' is the file this model was trained on (same sha256): most of its rows "
+        "were used for fitting, validation or calibration, so these metrics overstate how the "
+        "model does on new leads. Evaluate on rows it never saw (the run's test split is in "
+        "its report/, or hold out newer leads)."
+    )
+    log.warning("%s", note)
+    return [note]
+
+
 def evaluate_file(
     data: str | Path,
     out_dir: str | Path,
@@ -217,6 +234,7 @@ def evaluate_file(
         },
         options=options,
         plot_worker=plot_worker,
+        notes=_training_data_note(source, model),
     )
     run.seconds["report"] = round(time.perf_counter() - started, 3)
     _write_json(out / "evaluation.json", run.to_dict())

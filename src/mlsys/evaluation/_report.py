@@ -15,7 +15,7 @@ import json
 import logging
 import math
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -168,6 +168,7 @@ def write_evaluation_report(
     options: ReportOptions | None = None,
     evaluator: Evaluator | None = None,
     plot_worker: PlotWorker | None = None,
+    notes: Sequence[str] = (),
 ) -> ReportArtifacts:
     """Evaluate scored rows and write the report folder.
 
@@ -190,6 +191,7 @@ def write_evaluation_report(
         plot_worker: A started :class:`~mlsys.evaluation._worker.PlotWorker` to draw the
             PNGs in parallel with the rest of the report; without one they are drawn here.
             The PNGs are the same either way.
+        notes: Caveats of the caller's own, shown first among the report's notes.
 
     Returns:
         The paths written and everything computed.
@@ -219,7 +221,7 @@ def write_evaluation_report(
     out = Path(out_dir).absolute()  # a plot worker may not share this process's directory
     out.mkdir(parents=True, exist_ok=True)
     timer = _Timer()
-    notes: list[str] = []
+    notes = list(notes)
     with timer("metrics"):
         evaluation, intervals, files = _write_metrics(labels, p, threshold, out, evaluator, options)
         notes.extend(_metric_notes(evaluation.metrics, intervals))

@@ -98,3 +98,36 @@ def test_missing_label_column_and_empty_file_are_clear_errors(
     header.write_text(leads_file.read_text().splitlines()[0] + "\n")
     with pytest.raises(DataError, match="has a header but no rows"):
         evaluate_file(header, tmp_path / "eval", model, options=CHEAP)
+
+
+def test_evaluating_on_the_training_file_says_the_metrics_are_inflated(
+    tmp_path: Path, leads_file: Path, bundles: dict[str, object]
+) -> None:
+    from mlsys.data import file_sha256
+    from mlsys.models import ModelBundle
+
+    bundle = bundles["tabular"]
+    assert isinstance(bundle, ModelBundle)
+    trained_on_it = ModelBundle(
+        features=bundle.features,
+        model=bundle.model,
+        calibrator=bundle.calibrator,
+        threshold=bundle.threshold,
+        schema=bundle.schema,
+        metadata={
+            **bundle.metadata,
+            "data": {**bundle.metadata["data"], "sha256": file_sha256(leads_file)},
+        },
+    )
+    model = resolve_model(str(trained_on_it.save(tmp_path / "model.joblib")))
+
+    run = evaluate_file(leads_file, tmp_path / "eval", model, options=CHEAP)
+
+    assert run.report is not None
+    assert "is the file this model was trained on" in run.report.notes[0]
+    assert "overstate" in run.render()
+    (tmp_path / "other").mkdir()
+    untouched = resolve_model(str(bundle.save(tmp_path / "other" / "model.joblib")))
+    other = evaluate_file(leads_file, tmp_path / "eval2", untouched, options=CHEAP)
+    assert other.report is not None
+    assert not any("trained on" in note for note in other.report.notes)
