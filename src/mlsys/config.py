@@ -16,6 +16,7 @@ Validation happens before anything is built:
 from __future__ import annotations
 
 import collections.abc
+import dataclasses
 import difflib
 import inspect
 import logging
@@ -147,6 +148,21 @@ def compose_config(
         register()
     with initialize_config_dir(config_dir=str(directory)):
         return compose(config_name=config_name, overrides=list(overrides))
+
+
+def _check_top_level(cfg: DictConfig) -> None:
+    """Refuse top-level keys the schema does not know (``+sed=1`` is added, then ignored)."""
+    known = [f.name for f in dataclasses.fields(TrainConfig)]
+    unknown = [str(key) for key in cfg if key not in known and key != "hydra"]
+    if unknown:
+        key = unknown[0]
+        close = difflib.get_close_matches(key, known, n=1)
+        hint = f" Did you mean '{close[0]}'?" if close else ""
+        raise ConfigError(
+            f"{key}: unknown top-level key (added with +{key}=...?).{hint} Known keys: "
+            f"{', '.join(known)}. Fix: remove it, or set a known key (tags.<name>=... for "
+            "free-form labels)."
+        )
 
 
 def validate_targets(cfg: DictConfig | ListConfig, path: str = "") -> None:
@@ -320,6 +336,7 @@ def build_pipeline(
     """
     from mlsys.pipeline import TrainingPipeline
 
+    _check_top_level(cfg)
     validate_targets(cfg)
     resolved = dict(to_mapping(cfg))
     components: dict[str, Any] = {}

@@ -103,6 +103,14 @@ def test_unknown_top_level_key_fails_at_compose() -> None:
         compose_config(["sede=1"])
 
 
+def test_an_added_unknown_top_level_key_fails_before_training(tmp_path: Path) -> None:
+    """`+sede=1` passes Hydra (the + adds keys) but would be ignored: the build refuses it."""
+    cfg = compose_config(["+sede=1"])
+    with pytest.raises(ConfigError, match=r"sede: unknown top-level key .*Did you mean 'seed'"):
+        build_pipeline(cfg, output_dir=tmp_path)
+    build_pipeline(compose_config(["+tags.team=growth"]), output_dir=tmp_path)  # tags are free
+
+
 def test_compose_config_missing_dir_is_clear(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="MLSYS_CONFIG_DIR"):
         compose_config(config_dir=tmp_path / "nope")
