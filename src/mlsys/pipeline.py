@@ -74,6 +74,7 @@ class TrainingResult:
         bundle: The fitted, calibrated model bundle.
         run_id: The tracker's id for the run, if it keeps one.
         gate: The champion gate's decision, when a registry is configured.
+        warnings: What the run warned about that a person should read (a leaky feature).
     """
 
     metrics: dict[str, Any]
@@ -87,6 +88,7 @@ class TrainingResult:
     bundle: ModelBundle
     run_id: str | None = None
     gate: GateDecision | None = None
+    warnings: list[str] = field(default_factory=list)
 
 
 _STAGE_GROUPS = {
@@ -212,7 +214,7 @@ class TrainingPipeline:
             splits = self.splitter.split(dataset)
             log.info("Split sizes: %s", splits.sizes())
         parts = {name: _rows(dataset, idx) for name, idx in splits.items()}
-        self._check_leakage(*parts["train"])
+        warnings = self._check_leakage(*parts["train"])
 
         with timer.stage("features"):
             self.features.fit(parts["train"][0], parts["train"][1])
@@ -265,7 +267,7 @@ class TrainingPipeline:
                 calibrated["test"],
             )
         report = self._report_stage(dataset, splits, bundle, calibrated["test"], timer, artifacts)
-        metadata = self._metadata(dataset, splits, timer.stages, started)
+        metadata = {**self._metadata(dataset, splits, timer.stages, started), "warnings": warnings}
         # Written before tracking so the tracked artifacts hold it too (replay by run id).
         artifacts["metadata"] = _write_json(
             self.output_dir / "metadata.json", {**metadata, "stage_seconds": dict(timer.stages)}
@@ -306,6 +308,7 @@ class TrainingPipeline:
             bundle=bundle,
             run_id=run_id,
             gate=gate,
+            warnings=warnings,
         )
 
     def _offer(
@@ -429,8 +432,9 @@ class TrainingPipeline:
             )
         self.calibrator.fit(scores, y)
 
-    def _check_leakage(self, X: pd.DataFrame, y: np.ndarray[Any, Any]) -> None:
+    def _check_leakage(self, X: pd.DataFrame, y: np.ndarray[Any, Any]) -> list[str]:
         """Warn about any feature that alone nearly separates the classes on training rows."""
+        warnings = []
         categorical = set(categorical_columns(X))
         positives = np.asarray(y) == 1
         for name in X.columns:
@@ -444,13 +448,13 @@ class TrainingPipeline:
                 auc = _rank_auc(positives, np.where(missing, floor, numbers))
             auc = max(auc, 1 - auc)
             if auc >= self.leakage_auc_warning:
-                log.warning(
-                    "LEAKAGE? Feature '%s' alone separates converters on the training split with "
-                    "ROC-AUC %.3f. If it is recorded after the outcome, add it to "
-                    "data.drop_columns.",
-                    name,
-                    auc,
+                warnings.append(
+                    f"LEAKAGE? Feature '{name}' alone separates converters on the training split "
+                    f"with ROC-AUC {auc:.3f}. If it is recorded after the outcome, add it to "
+                    "data.drop_columns."
                 )
+                log.warning("%s", warnings[-1])
+        return warnings
 
     def _write_artifacts(
         self,

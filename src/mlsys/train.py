@@ -109,6 +109,8 @@ def main(cfg: DictConfig) -> float | list[float]:
         if plot_worker is not None:
             plot_worker.close()
     print(f"\n{summary_table(result)}\n\nArtifacts: {output_dir}")
+    for warning in result.warnings:  # said during the run, among the log lines; said again here
+        print(f"warning: {warning}")
     if result.run_id:
         print(f"MLflow run: {result.run_id}")
     if result.gate is not None:

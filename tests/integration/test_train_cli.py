@@ -56,6 +56,22 @@ def test_default_run_prints_summary_and_writes_artifacts(
     assert "calibration=isotonic" in overrides
 
 
+def test_a_leaky_feature_is_repeated_under_the_summary(
+    small_leads_csv: Path, run_dir: Path
+) -> None:
+    done = run_cli(
+        f"data.path={small_leads_csv}",
+        "data.drop_columns=[]",
+        "model=logreg",
+        "tracker=none",
+        "evaluation.report.enabled=false",
+        f"hydra.run.dir={run_dir}",
+    )
+    assert done.returncode == 0, done.stderr
+    summary = done.stdout[done.stdout.index("Artifacts:") :]
+    assert "warning: LEAKAGE? Feature 'opportunity_amount'" in summary
+
+
 def test_cli_runs_are_deterministic(small_leads_csv: Path, tmp_path: Path) -> None:
     outputs = []
     for name in ("a", "b"):

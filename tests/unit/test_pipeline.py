@@ -185,10 +185,13 @@ def test_leaky_column_warning_fires(
     leads_overrides: list[str], tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level("WARNING")
-    _train([*leads_overrides, "data.drop_columns=[]", "model=logreg"], tmp_path)
+    result = _train([*leads_overrides, "data.drop_columns=[]", "model=logreg"], tmp_path)
     messages = [r.getMessage() for r in caplog.records]
     assert any("LEAKAGE: column 'opportunity_amount'" in m for m in messages)
     assert any("LEAKAGE? Feature 'opportunity_amount'" in m for m in messages)
+    # Kept for the end of the run (the CLI repeats them under the summary) and in metadata.
+    assert any("'opportunity_amount'" in w for w in result.warnings)
+    assert result.warnings == json.loads((tmp_path / "metadata.json").read_text())["warnings"]
 
 
 def test_no_leakage_warning_on_clean_data(
