@@ -301,7 +301,8 @@ def _segments_section(artifacts: ReportArtifacts, options: ReportOptions) -> str
     if report is None:
         return (
             '<section id="segments"><h2>Segments</h2><p class="muted">No segment breakdown '
-            "(set evaluation.report.segment_column=&lt;column&gt;).</p></section>"
+            "(training: evaluation.report.segment_column=&lt;column&gt;; ml-evaluate: "
+            "--segment &lt;column&gt;).</p></section>"
         )
     rows, classes = [], []
     for s in report.segments:
