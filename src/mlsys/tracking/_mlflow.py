@@ -15,6 +15,7 @@ import os
 import time
 import tomllib
 import warnings
+from collections.abc import Iterator
 from importlib import metadata as importlib_metadata
 from pathlib import Path
 from typing import Any
@@ -168,7 +169,8 @@ class MlflowTracker:
                 # The evaluation report is one self-contained page among the artifacts.
                 mlflow.set_tag("mlsys.report", "report/report.html")
             if self.log_model:
-                self._log_model(record)
+                with _quiet_model_logging():
+                    self._log_model(record)
             run_id: str = run.info.run_id
         log.info("Tracked run %s in %s (experiment '%s')", run_id, uri, self.experiment)
         return run_id
@@ -295,3 +297,35 @@ def _input_type(inferred: Any) -> Any:
 
     loose = {DataType.long, DataType.integer, DataType.boolean}
     return AnyType() if inferred in loose else inferred  # type: ignore[no-untyped-call]
+
+
+#: MLflow's messages while logging the pyfunc model that say nothing about this run: the
+#: generic caution about CloudPickle (the model is mlsys's own class, and its bundle is checked
+#: against a checksum), and a pip version it cannot resolve (requirements come from uv.lock).
+_NOISE = ("serialized using CloudPickle", "Failed to resolve installed pip version")
+
+
+class _DropNoise(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        return not any(noise in message for noise in _NOISE)
+
+
+@contextlib.contextmanager
+def _quiet_model_logging() -> Iterator[None]:
+    """Log the model without MLflow's noise: the two warnings above and progress bars."""
+    loggers = [logging.getLogger(name) for name in ("mlflow.pyfunc", "mlflow.utils.environment")]
+    noise = _DropNoise()
+    previous = os.environ.get("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR")
+    os.environ["MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"] = "false"
+    for logger in loggers:
+        logger.addFilter(noise)
+    try:
+        yield
+    finally:
+        for logger in loggers:
+            logger.removeFilter(noise)
+        if previous is None:
+            os.environ.pop("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", None)
+        else:
+            os.environ["MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"] = previous

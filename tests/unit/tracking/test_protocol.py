@@ -57,3 +57,27 @@ def test_run_record_defaults_are_independent(tmp_path: Path) -> None:
 
     assert second.timings == {}
     assert first.dataset == {}
+
+
+def test_model_logging_drops_only_mlflows_noise(caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+    import os
+
+    from mlsys.tracking._mlflow import _quiet_model_logging
+
+    pyfunc = logging.getLogger("mlflow.pyfunc")
+    before = os.environ.get("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR")
+    with caplog.at_level(logging.WARNING), _quiet_model_logging():
+        assert os.environ["MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"] == "false"
+        pyfunc.warning("Passing a Python object ... serialized using CloudPickle, ...")
+        logging.getLogger("mlflow.utils.environment").warning(
+            "Failed to resolve installed pip version."
+        )
+        pyfunc.warning("a warning that matters")
+    pyfunc.warning("... serialized using CloudPickle, outside the block")
+    messages = [r.getMessage() for r in caplog.records]
+    assert messages == [
+        "a warning that matters",
+        "... serialized using CloudPickle, outside the block",
+    ]
+    assert os.environ.get("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR") == before
