@@ -93,6 +93,7 @@ class CsvSource:
         self.boolean = list(boolean)
         self.leaky_columns = list(leaky_columns)
         self.generate_if_missing = generate_if_missing
+        self._inferred_dates: list[str] = []  # text columns found to hold ISO dates, on load
 
     def load(self) -> Dataset:
         """Read, validate and type the file."""
@@ -279,6 +280,22 @@ class CsvSource:
         non_features = set(self.date_columns) | set(self.non_feature_columns)
         if self.id_column:
             non_features.add(self.id_column)
+        forced = {*self.categorical, *self.numeric, *self.boolean}
+        self._inferred_dates = [
+            str(name)
+            for name in frame.columns
+            if name not in non_features and name not in forced and _looks_like_dates(frame[name])
+        ]
+        for name in self._inferred_dates:
+            log.warning(
+                "data: column '%s' holds dates, so it is parsed as one and not used as a feature "
+                "(every day would be a category of its own). split=time split.column=%s can use "
+                "it; data.categorical=[%s] makes it a feature anyway.",
+                name,
+                name,
+                name,
+            )
+        non_features.update(self._inferred_dates)
         columns: list[str] = []
         kinds: list[ColumnKind] = []
         for name in frame.columns:
@@ -310,7 +327,7 @@ class CsvSource:
 
     def _normalise(self, frame: pd.DataFrame, schema: FeatureSchema) -> pd.DataFrame:
         out = frame.copy()
-        for name in self.date_columns:
+        for name in [*self.date_columns, *self._inferred_dates]:
             out[name] = pd.to_datetime(out[name], errors="coerce")
             bad = int(out[name].isna().sum())
             if bad:
@@ -392,3 +409,16 @@ def _as_boolean(column: pd.Series, name: str) -> pd.Series:
         )
 
     return column.map(parse).astype("float64")
+
+
+_ISO_DATE = r"^\d{4}-\d{2}-\d{2}(?:[ T]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?(?:Z|[+-]\d{2}:?\d{2})?$"
+
+
+def _looks_like_dates(column: pd.Series) -> bool:
+    """Whether a text column holds ISO dates (``2024-01-31``, ``2024-01-31T09:30:00``) only."""
+    if ptypes.is_numeric_dtype(column) or ptypes.is_bool_dtype(column):
+        return False
+    sample = column.dropna().head(500).astype(str).str.strip()
+    if sample.empty or not sample.str.fullmatch(_ISO_DATE).all():
+        return False
+    return bool(pd.to_datetime(sample, format="ISO8601", errors="coerce").notna().all())

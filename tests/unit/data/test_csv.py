@@ -85,6 +85,33 @@ def test_id_date_and_non_feature_columns_are_kept_but_not_features(mixed_csv: Pa
     assert dataset.column("grp", purpose="split.column").tolist() == ["g1", "g1", "g2", "g2"]
 
 
+def test_a_column_of_iso_dates_is_a_date_not_a_feature(
+    mixed_csv: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level("WARNING", logger="mlsys.data._csv"):
+        dataset = _load(mixed_csv, id_column="id")  # `when` is not named a date column
+
+    assert "when" not in dataset.schema.columns
+    assert ptypes.is_datetime64_any_dtype(dataset.frame["when"])
+    assert "column 'when' holds dates" in caplog.text
+    assert "data.categorical=[when]" in caplog.text
+    forced = _load(mixed_csv, id_column="id", categorical=["when"])
+    assert forced.schema.to_dict()["when"] == "categorical"
+
+
+@pytest.mark.parametrize(
+    "values",
+    [["1-10", "11-50", "51-200"], ["may", "jun", "jul"], ["2024-01-01", "soon", "2024-01-03"]],
+    ids=["size-bands", "month-names", "mixed"],
+)
+def test_text_that_only_resembles_dates_stays_categorical(
+    tmp_path: Path, values: list[str]
+) -> None:
+    rows = "\n".join(f"{v},{i % 2}" for i, v in enumerate(values * 2))
+    dataset = _load(_write(tmp_path, f"band,y\n{rows}\n"))
+    assert dataset.schema.to_dict() == {"band": "categorical"}
+
+
 def test_hints_override_inference(mixed_csv: Path) -> None:
     dataset = _load(
         mixed_csv,
