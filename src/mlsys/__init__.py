@@ -13,8 +13,9 @@ Names are imported lazily so ``python -m mlsys.train --cfg job`` starts fast.
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from mlsys._lazy import lazy_exports
 
 if TYPE_CHECKING:
     from mlsys.config import build_pipeline, compose_config, train_model
@@ -39,8 +40,4 @@ _LAZY = {
     "train_model": "mlsys.config",
 }
 
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        return getattr(import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'mlsys' has no attribute {name!r}")
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY, __all__)

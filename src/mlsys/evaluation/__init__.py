@@ -10,8 +10,9 @@ scikit-learn or pandas.
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from mlsys._lazy import lazy_exports
 
 if TYPE_CHECKING:
     from mlsys.evaluation._bootstrap import ConfidenceInterval, bootstrap_intervals
@@ -122,14 +123,4 @@ _LAZY = {
     "segment_breakdown": "mlsys.evaluation._segments",
 }
 
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        value = getattr(import_module(_LAZY[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'mlsys.evaluation' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY, __all__)

@@ -13,8 +13,9 @@ importing the model libraries.
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from mlsys._lazy import lazy_exports
 
 if TYPE_CHECKING:
     from mlsys.scoring._batch import (
@@ -83,12 +84,4 @@ _LAZY = {
     **dict.fromkeys(["TableWriter", "output_format"], "mlsys.scoring._writer"),
 }
 
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        return getattr(import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'mlsys.scoring' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY, __all__)
