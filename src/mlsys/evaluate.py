@@ -49,8 +49,6 @@ if TYPE_CHECKING:
 __all__ = ["EvaluationRun", "evaluate_file", "main"]
 
 log = logging.getLogger("mlsys.evaluate")
-#: Headline metrics printed at the end of a run (all of them are in metrics.json).
-_SHOWN = ("roc_auc", "pr_auc", "log_loss", "brier", "ece", "precision_at_10pct", "lift_at_10pct")
 
 
 @dataclass
@@ -104,8 +102,10 @@ class EvaluationRun:
             + ", ".join(f"{k} x{v:,}" for k, v in sorted(self.labels.items())),
         ]
         if self.report is not None:
+            from mlsys.evaluation._metrics import HEADLINE_METRICS
+
             metrics, intervals = self.report.metrics, self.report.intervals
-            for name in _SHOWN:
+            for name in HEADLINE_METRICS:
                 value = metrics.get(name)
                 interval = intervals.get(name)
                 shown = "undefined" if value is None else f"{value:.4f}"

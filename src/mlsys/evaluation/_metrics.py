@@ -13,6 +13,7 @@ import numpy as np
 from sklearn import metrics as skm
 
 __all__ = [
+    "HEADLINE_METRICS",
     "binary_metrics",
     "expected_calibration_error",
     "lift_at_k",
@@ -23,6 +24,18 @@ __all__ = [
 
 FloatArray = np.ndarray[Any, np.dtype[np.float64]]
 Labels = np.ndarray[Any, Any]
+
+
+#: The metrics a person reads first (CLI summaries, version comparisons); all are in metrics.json.
+HEADLINE_METRICS = (
+    "roc_auc",
+    "pr_auc",
+    "log_loss",
+    "brier",
+    "ece",
+    "precision_at_10pct",
+    "lift_at_10pct",
+)
 
 
 def top_k_mask(scores: FloatArray, fraction: float) -> np.ndarray[Any, np.dtype[np.bool_]]:

@@ -25,6 +25,7 @@ import pandas as pd
 from mlsys.data import CsvSource
 from mlsys.errors import MlsysError, TrackingError
 from mlsys.evaluation import Evaluator
+from mlsys.evaluation._metrics import HEADLINE_METRICS
 from mlsys.logs import configure_logging
 from mlsys.registry._gate import GateDecision, promote_version, rollback
 from mlsys.registry._lock import DEFAULT_TIMEOUT_S
@@ -140,18 +141,7 @@ def _compare(args: argparse.Namespace, registry: MlflowRegistry) -> dict[str, ob
         metrics = evaluator.evaluate(
             dataset.target, bundle.predict_proba(frame), bundle.threshold
         ).metrics
-        rows[version] = {
-            k: metrics[k]
-            for k in (
-                "roc_auc",
-                "pr_auc",
-                "log_loss",
-                "brier",
-                "ece",
-                "precision_at_10pct",
-                "lift_at_10pct",
-            )
-        }
+        rows[version] = {k: metrics[k] for k in HEADLINE_METRICS}
     return {"data": str(args.data), "rows": len(dataset), "versions": rows}
 
 
