@@ -19,9 +19,7 @@ fix), 1 anything else. ``--verbose`` shows tracebacks.
 from __future__ import annotations
 
 import argparse
-import json
 import logging
-import os
 import sys
 import time
 import traceback
@@ -37,6 +35,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from mlsys.errors import ConfigError, DataError, MlsysError, SchemaError
+from mlsys.files import write_json
 from mlsys.logs import configure_logging
 from mlsys.predict import add_model_arguments, passive_openmp
 from mlsys.scoring import DEFAULT_CHUNK_SIZE
@@ -237,7 +236,7 @@ def evaluate_file(
         notes=_training_data_note(source, model),
     )
     run.seconds["report"] = round(time.perf_counter() - started, 3)
-    _write_json(out / "evaluation.json", run.to_dict())
+    write_json(out / "evaluation.json", run.to_dict())
     return run
 
 
@@ -405,12 +404,6 @@ def _as_numbers(values: pa.Array) -> np.ndarray[Any, np.dtype[np.float64]] | Non
         return np.asarray(text.cast(pa.float64()).to_numpy(zero_copy_only=False))
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         return None
-
-
-def _write_json(path: Path, payload: dict[str, Any]) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(payload, indent=2, default=str) + "\n")
-    os.replace(tmp, path)
 
 
 def _parser() -> argparse.ArgumentParser:

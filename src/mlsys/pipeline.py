@@ -11,7 +11,6 @@ one by hand. :func:`mlsys.config.build_pipeline` builds one from config.
 from __future__ import annotations
 
 import getpass
-import json
 import logging
 import platform
 import time
@@ -34,6 +33,7 @@ from mlsys.errors import DataError, MlsysError, ModelError, TrackingError
 from mlsys.evaluation import Evaluator, ReportArtifacts
 from mlsys.evaluation._worker import PlotWorker
 from mlsys.features import FeatureTransformer, Rebalancer, categorical_columns
+from mlsys.files import write_json as _write_json
 from mlsys.logs import bind, log_context
 from mlsys.models import ConversionModel, ModelBundle
 from mlsys.models._bundle import checksum_path, read_checksum
@@ -660,11 +660,6 @@ def _tied_auc(
 
 def _rows(dataset: Dataset, idx: np.ndarray[Any, Any]) -> tuple[pd.DataFrame, np.ndarray[Any, Any]]:
     return dataset.features.iloc[idx].reset_index(drop=True), dataset.target[idx]
-
-
-def _write_json(path: Path, payload: dict[str, Any]) -> Path:
-    path.write_text(json.dumps(payload, indent=2, sort_keys=True, allow_nan=True) + "\n")
-    return path
 
 
 def _flatten(config: dict[str, Any], prefix: str = "") -> dict[str, Any]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections.abc import Sequence
 from pathlib import Path
@@ -14,6 +13,7 @@ from pandas.api import types as ptypes
 
 from mlsys.data._dataset import ColumnKind, Dataset, FeatureSchema
 from mlsys.errors import DataError, SchemaError
+from mlsys.files import file_sha256
 
 __all__ = ["CsvSource", "coerce_features", "file_sha256"]
 
@@ -21,15 +21,6 @@ log = logging.getLogger(__name__)
 
 _TRUE = frozenset({"true", "yes", "y", "1", "t"})
 _FALSE = frozenset({"false", "no", "n", "0", "f"})
-
-
-def file_sha256(path: Path) -> str:
-    """Hex sha256 of a file's bytes, read in 1 MiB blocks."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 class CsvSource:

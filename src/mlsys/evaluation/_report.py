@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import base64
 import html
-import json
 import logging
-import math
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -30,6 +28,7 @@ from mlsys.evaluation._bootstrap import ConfidenceInterval, bootstrap_intervals
 from mlsys.evaluation._plots import PLOT_NAMES, gains_table, plot_availability
 from mlsys.evaluation._segments import SegmentReport, segment_breakdown
 from mlsys.evaluation._worker import PlotJob, PlotWorker, draw
+from mlsys.files import write_json as _write_json
 
 if TYPE_CHECKING:
     from mlsys.evaluation._evaluator import EvaluationReport, Evaluator
@@ -623,25 +622,6 @@ def _model_facts(
     facts["threshold"] = float(threshold)
     facts["report_written_at"] = datetime.now(UTC).isoformat(timespec="seconds")
     return {k: v for k, v in facts.items() if v is not None}
-
-
-def _jsonable(value: Any) -> Any:
-    """NaN and infinities become ``None``: the files stay strict JSON."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, Mapping):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, np.generic):
-        return _jsonable(value.item())
-    return value
-
-
-def _write_json(path: Path, payload: Mapping[str, Any]) -> Path:
-    text = json.dumps(_jsonable(payload), indent=2, sort_keys=True, allow_nan=False)
-    path.write_text(text + "\n")
-    return path
 
 
 def embed_png(path: Path) -> str:

@@ -24,9 +24,10 @@ import numpy as np
 import pandas as pd
 
 from mlsys.calibration import Calibrator
-from mlsys.data import FeatureSchema, coerce_features, file_sha256
+from mlsys.data import FeatureSchema, coerce_features
 from mlsys.errors import BundleError
 from mlsys.features import FeatureTransformer
+from mlsys.files import file_sha256, write_text
 from mlsys.models._estimators import ConversionModel
 
 __all__ = ["BUNDLE_FORMAT", "ModelBundle", "checksum_path", "read_checksum"]
@@ -75,7 +76,7 @@ class ModelBundle:
         target = Path(path)
         payload = {"format": BUNDLE_FORMAT, "bundle": self}
         joblib.dump(payload, target, compress=3)
-        checksum_path(target).write_text(f"{file_sha256(target)}  {target.name}\n")
+        write_text(checksum_path(target), f"{file_sha256(target)}  {target.name}\n")
         return target
 
     @classmethod

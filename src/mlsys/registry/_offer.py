@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from pathlib import Path
 
 from mlsys.errors import DataError
+from mlsys.files import write_json
 from mlsys.registry._gate import Candidate, GateDecision
 
 __all__ = ["offer_run"]
@@ -54,5 +54,5 @@ def offer_run(run_dir: Path) -> GateDecision | None:
     promoter = instantiate_component(config.registry, "registry")
     decision: GateDecision | None = promoter.offer(candidate)
     if decision is not None:
-        (run_dir / "gate.json").write_text(json.dumps(decision.to_dict(), indent=2) + "\n")
+        write_json(run_dir / "gate.json", decision.to_dict())
     return decision

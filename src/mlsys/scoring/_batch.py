@@ -7,9 +7,7 @@ fixed 10,000-bin histogram instead of keeping every score.
 
 from __future__ import annotations
 
-import json
 import logging
-import os
 import sys
 import time
 from collections import Counter
@@ -299,11 +297,9 @@ class ScoringSummary:
 
     def write_json(self, path: Path) -> Path:
         """Write :meth:`to_dict` as JSON, atomically."""
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp.write_text(json.dumps(self.to_dict(), indent=2) + "\n")
-        os.replace(tmp, path)
-        return path
+        from mlsys.files import write_json
+
+        return write_json(path, self.to_dict())
 
     def render(self) -> str:
         """A short human-readable report."""

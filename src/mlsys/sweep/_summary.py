@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,6 +10,8 @@ from typing import Any
 import optuna
 import pandas as pd
 from optuna.trial import TrialState
+
+from mlsys.files import write_json
 
 __all__ = ["SweepSummary", "summarize"]
 
@@ -95,7 +96,7 @@ def summarize(study: optuna.Study, sweep_dir: Path, directions: list[str]) -> Sw
             for t in (study.best_trials if len(directions) > 1 and complete else [])
         ],
     }
-    (sweep_dir / "sweep_summary.json").write_text(json.dumps(payload, indent=2, default=str) + "\n")
+    write_json(sweep_dir / "sweep_summary.json", payload)
     with pd.option_context("display.width", 200, "display.max_columns", 20):
         log.info("Sweep '%s' trials:\n%s", summary.study_name, table.drop(columns=["run_dir"]))
     log.info(
