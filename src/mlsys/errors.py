@@ -9,6 +9,7 @@ resembles, so ``except ValueError`` keeps working for callers that do not know m
     │   └── SchemaError                columns or target do not match what is expected
     ├── ModelError(RuntimeError)       a model cannot be fitted, saved or loaded
     │   └── BundleError                a model bundle file is missing, corrupt or incompatible
+    ├── OutputError(OSError)           an output file or directory cannot be written
     └── TrackingError(RuntimeError)    the experiment tracker cannot record a run
 
 Messages name the field, the offending value and the fix, so the CLI can print them as they are.
@@ -22,6 +23,7 @@ __all__ = [
     "DataError",
     "MlsysError",
     "ModelError",
+    "OutputError",
     "SchemaError",
     "TrackingError",
 ]
@@ -49,6 +51,10 @@ class ModelError(MlsysError, RuntimeError):
 
 class BundleError(ModelError):
     """A model bundle file is missing, corrupt or written by an incompatible version."""
+
+
+class OutputError(MlsysError, OSError):
+    """An output cannot be written: a file in the way, a read-only place, a full disk."""
 
 
 class TrackingError(MlsysError, RuntimeError):

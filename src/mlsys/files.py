@@ -22,24 +22,45 @@ Example:
 from __future__ import annotations
 
 import contextlib
+import errno
+import glob
 import hashlib
 import json
 import math
 import os
+import tempfile
 from collections.abc import Iterator, Mapping
 from pathlib import Path, PurePath
 from typing import Any
+
+from mlsys.errors import OutputError
 
 __all__ = [
     "atomic_path",
     "file_sha256",
     "jsonable",
+    "output_error",
+    "process_alive",
+    "remove_stale_temporaries",
     "temporary_name",
     "to_json",
+    "writable_directory",
     "write_bytes",
     "write_json",
     "write_text",
 ]
+
+#: What to do about a write that failed, by the reason the operating system gave.
+_FIXES = {
+    errno.ENOSPC: "free space on that disk, or write to another one",
+    errno.EDQUOT: "free space within your disk quota, or write elsewhere",
+    errno.EROFS: "that file system is read-only; write elsewhere",
+    errno.EACCES: "make it writable for this user, or write elsewhere",
+    errno.EPERM: "make it writable for this user, or write elsewhere",
+    errno.ENOTDIR: "a file stands where a directory is needed; move it or write elsewhere",
+    errno.EEXIST: "a file stands where a directory is needed; move it or write elsewhere",
+    errno.EISDIR: "a directory stands where the file goes; move it or write elsewhere",
+}
 
 
 def temporary_name(path: Path) -> Path:
@@ -51,24 +72,94 @@ def temporary_name(path: Path) -> Path:
     return path.with_name(f".{path.name}.{os.getpid()}.tmp")
 
 
+def process_alive(pid: int) -> bool:
+    """Whether a process with this id runs on this machine (one of another user's counts)."""
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def remove_stale_temporaries(path: str | Path) -> list[Path]:
+    """Remove the temporaries of ``path`` (see :func:`temporary_name`) whose writer is gone.
+
+    A process killed while writing leaves its ``.<name>.<pid>.tmp`` behind; the next writer of
+    the same file removes it. Temporaries of live processes (a concurrent writer) are kept.
+    Returns the removed files.
+    """
+    target = Path(path)
+    prefix, suffix = f".{target.name}.", ".tmp"
+    removed = []
+    for found in target.parent.glob(f"{glob.escape(prefix)}*{suffix}"):
+        pid = found.name[len(prefix) : -len(suffix)]
+        if pid.isdigit() and not process_alive(int(pid)):
+            with contextlib.suppress(FileNotFoundError):
+                found.unlink()
+                removed.append(found)
+    return removed
+
+
+def output_error(path: str | Path, exc: OSError, setting: str | None = None) -> OutputError:
+    """An :class:`~mlsys.errors.OutputError` that names ``path``, the reason and the fix.
+
+    Args:
+        path: The file or directory that could not be written.
+        exc: What the operating system said.
+        setting: The option that chose ``path`` (``hydra.run.dir``, ``--output``), if any.
+    """
+    reason = exc.strerror or str(exc)
+    fix = _FIXES.get(exc.errno or 0, "check the path and the disk, or write elsewhere")
+    where = f"{setting}: " if setting else ""
+    also = f" ({setting}=...)" if setting else ""
+    return OutputError(f"{where}cannot write '{path}': {reason}. Fix: {fix}{also}.")
+
+
+def writable_directory(path: str | Path, setting: str | None = None) -> Path:
+    """Create the directory ``path`` if needed and check that files can be written in it.
+
+    Raises:
+        OutputError: A file is in the way, the place is read-only, or the disk is full.
+    """
+    target = Path(path)
+    try:
+        target.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=target) as probe:
+            probe.write(b"\0")
+            probe.flush()
+    except OSError as exc:
+        raise output_error(target, exc, setting) from exc
+    return target
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | Path) -> Iterator[Path]:
     """Yield a temporary path to write; on success it replaces ``path`` in one rename.
 
     The caller writes the complete file to the yielded path. If the block raises (a full disk,
     a kill signal turned into an exception, a bug), the temporary file is removed and ``path``
-    keeps whatever it held before.
+    keeps whatever it held before. A failed write (``OSError``) is raised as an
+    :class:`~mlsys.errors.OutputError` that names the file and the fix.
     """
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
     tmp = temporary_name(target)
     try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        remove_stale_temporaries(target)
         yield tmp
         with tmp.open("rb+") as handle:  # the bytes reach the disk before the name does
             os.fsync(handle.fileno())
         os.replace(tmp, target)
+    except OutputError:
+        raise
+    except OSError as exc:
+        raise output_error(target, exc) from exc
     finally:
-        with contextlib.suppress(FileNotFoundError):
+        with contextlib.suppress(OSError):
             tmp.unlink()
 
 

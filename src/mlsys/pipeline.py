@@ -33,6 +33,7 @@ from mlsys.errors import DataError, MlsysError, ModelError, TrackingError
 from mlsys.evaluation import Evaluator, ReportArtifacts
 from mlsys.evaluation._worker import PlotWorker
 from mlsys.features import FeatureTransformer, Rebalancer, categorical_columns
+from mlsys.files import atomic_path, writable_directory, write_text
 from mlsys.files import write_json as _write_json
 from mlsys.logs import bind, log_context
 from mlsys.models import ConversionModel, ModelBundle
@@ -205,7 +206,7 @@ class TrainingPipeline:
         self.features = clone(self.features)
         self.model = clone(self.model)
         self.calibrator = clone(self.calibrator)
-        self.output_dir.mkdir(parents=True, exist_ok=True)
+        writable_directory(self.output_dir)
 
         with timer.stage("load"):
             dataset = self.data.load()
@@ -483,17 +484,16 @@ class TrainingPipeline:
                 },
             ),
         }
-        (out / "classification_report.txt").write_text(report)
-        artifacts["classification_report"] = out / "classification_report.txt"
-        if self.config:
-            from omegaconf import OmegaConf
-
-            OmegaConf.save(OmegaConf.create(self.config), out / "config.yaml")
-            artifacts["config"] = out / "config.yaml"
+        artifacts["classification_report"] = write_text(out / "classification_report.txt", report)
         from omegaconf import OmegaConf
 
-        OmegaConf.save(OmegaConf.create(list(self.overrides)), out / "overrides.yaml")
-        artifacts["overrides"] = out / "overrides.yaml"
+        if self.config:
+            artifacts["config"] = write_text(
+                out / "config.yaml", OmegaConf.to_yaml(OmegaConf.create(self.config))
+            )
+        artifacts["overrides"] = write_text(
+            out / "overrides.yaml", OmegaConf.to_yaml(OmegaConf.create(list(self.overrides)))
+        )
         if self.save_predictions:
             artifacts["test_predictions"] = self._write_predictions(
                 dataset, splits.test, test_probabilities, bundle.threshold
@@ -514,7 +514,8 @@ class TrainingPipeline:
         frame["probability"] = probabilities
         frame["decision"] = (probabilities >= threshold).astype(np.int64)
         path = self.output_dir / "test_predictions.csv"
-        frame.to_csv(path, index=False, float_format="%.10g", lineterminator="\n")
+        with atomic_path(path) as tmp:
+            frame.to_csv(tmp, index=False, float_format="%.10g", lineterminator="\n")
         return path
 
     def _bundle_metadata(

@@ -19,18 +19,20 @@ import logging
 import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import hydra
+from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
 from mlsys.config import ALLOWED_TARGETS, CONFIG_DIR
-from mlsys.errors import MlsysError
+from mlsys.errors import MlsysError, OutputError
+from mlsys.files import writable_directory
 
 if TYPE_CHECKING:
     from mlsys.pipeline import TrainingResult
 
-__all__ = ["cli", "main", "summary_table"]
+__all__ = ["RunDirCheck", "cli", "main", "summary_table"]
 
 log = logging.getLogger("mlsys.train")
 
@@ -61,6 +63,23 @@ def summary_table(result: TrainingResult) -> str:
 
 def _fmt(value: object) -> str:
     return f"{value:.4f}" if isinstance(value, float) else "n/a"
+
+
+class RunDirCheck(Callback):
+    """Create the run directory before Hydra does, and refuse one that cannot be written.
+
+    Hydra creates ``hydra.run.dir`` and opens the run's log file in it before the task starts,
+    so a file in the way, a read-only place or a full disk would end in Hydra's traceback.
+    Registered in conf/train.yaml (``hydra.callbacks``).
+    """
+
+    def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
+        """Print one ``error:`` line and exit 2 when the run directory cannot be written."""
+        try:
+            writable_directory(Path(str(config.hydra.run.dir)), "hydra.run.dir")
+        except OutputError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            sys.exit(2)
 
 
 def _in_multirun() -> bool:

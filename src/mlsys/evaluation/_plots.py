@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from mlsys.errors import DataError
+from mlsys.files import atomic_path
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -691,7 +692,7 @@ def _unit_axes(ax: Axes, xlabel: str, ylabel: str) -> None:
 
 def _save(fig: Figure, path: str | Path) -> Path:
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    # No "Software" text chunk: the same plot gives the same bytes on any matplotlib version.
-    fig.savefig(target, format="png", metadata={"Software": None})
+    with atomic_path(target) as tmp:
+        # No "Software" text chunk: the same plot gives the same bytes on any matplotlib version.
+        fig.savefig(tmp, format="png", metadata={"Software": None})
     return target

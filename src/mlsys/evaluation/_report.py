@@ -29,6 +29,7 @@ from mlsys.evaluation._plots import PLOT_NAMES, gains_table, plot_availability
 from mlsys.evaluation._segments import SegmentReport, segment_breakdown
 from mlsys.evaluation._worker import PlotJob, PlotWorker, draw
 from mlsys.files import write_json as _write_json
+from mlsys.files import write_text
 
 if TYPE_CHECKING:
     from mlsys.evaluation._evaluator import EvaluationReport, Evaluator
@@ -277,7 +278,7 @@ def write_evaluation_report(
     with timer("html"):
         from mlsys.evaluation._html import render_html
 
-        artifacts.html.write_text(render_html(artifacts, facts, options), encoding="utf-8")
+        write_text(artifacts.html, render_html(artifacts, facts, options))
         files["html"] = artifacts.html
     _remove_stale(out, files)
     log.info(
@@ -360,7 +361,7 @@ def _write_metrics(
             {**metrics["confusion_matrix"], "threshold": float(threshold), "rows": len(labels)},
         ),
     }
-    files["classification_report"].write_text(evaluation.classification_report)
+    write_text(files["classification_report"], evaluation.classification_report)
     return evaluation, intervals, files
 
 

@@ -27,7 +27,7 @@ from mlsys.calibration import Calibrator
 from mlsys.data import FeatureSchema, coerce_features
 from mlsys.errors import BundleError
 from mlsys.features import FeatureTransformer
-from mlsys.files import file_sha256, write_text
+from mlsys.files import atomic_path, file_sha256, write_text
 from mlsys.models._estimators import ConversionModel
 
 __all__ = ["BUNDLE_FORMAT", "ModelBundle", "checksum_path", "read_checksum"]
@@ -75,7 +75,8 @@ class ModelBundle:
         """Write the bundle to one file (joblib, compressed) and its ``.sha256`` beside it."""
         target = Path(path)
         payload = {"format": BUNDLE_FORMAT, "bundle": self}
-        joblib.dump(payload, target, compress=3)
+        with atomic_path(target) as tmp:
+            joblib.dump(payload, tmp, compress=3)
         write_text(checksum_path(target), f"{file_sha256(target)}  {target.name}\n")
         return target
 

@@ -14,6 +14,7 @@ import pandas as pd
 
 from mlsys.data import Dataset
 from mlsys.errors import ConfigError, DataError
+from mlsys.files import atomic_path
 
 __all__ = [
     "SPLIT_NAMES",
@@ -58,7 +59,7 @@ class SplitIndices:
         """Write the indices and their digests as one ``.npz`` file."""
         arrays: dict[str, Any] = dict(self.items())
         # Through a handle: given a bare path, numpy would append ".npz" to the name.
-        with Path(path).open("wb") as handle:
+        with atomic_path(path) as tmp, tmp.open("wb") as handle:
             np.savez_compressed(handle, **arrays, digests=np.array(json.dumps(self.digests())))
         return path
 
