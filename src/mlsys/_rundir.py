@@ -82,6 +82,13 @@ class RunDir:
         return metrics
 
     @property
+    def validation_metrics(self) -> dict[str, Any]:
+        """The run's validation metrics (empty for a run that did not write them)."""
+        path = self.path / "validation_metrics.json"
+        metrics: dict[str, Any] = json.loads(path.read_text()) if path.is_file() else {}
+        return metrics
+
+    @property
     def data_sha256(self) -> str:
         """The sha256 of the data file the run trained on."""
         return str(self.metadata["data"]["sha256"])

@@ -6,7 +6,12 @@ configured primary metric with a minimum improvement and optional guard rails. T
 must never have seen those rows: either both runs share the holdout (same data file, same test
 indices), or the candidate's test rows are all dated after the last row the champion was fitted
 on (time splits on refreshed data). A candidate trained on another schema (columns, kinds or
-target) is never compared: the gate refuses.
+target) is never compared: the gate refuses. Nor is one that ranks no better than chance, even
+when there is no champion yet.
+
+Crash safety: the decision is recorded (version and run tags, the champion's note, ``gate.json``)
+before any alias moves, and the ``champion`` alias moves last, so a process killed at any point
+leaves either the previous champion or a new one whose decision is fully recorded.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ import pandas as pd
 
 from mlsys.errors import ConfigError
 from mlsys.evaluation import Evaluator
+from mlsys.files import write_json
 from mlsys.models import ModelBundle
 from mlsys.registry._registry import CHALLENGER, CHAMPION, PREVIOUS_CHAMPION, ModelRegistry
 
@@ -59,7 +65,12 @@ def schema_fingerprint(bundle: ModelBundle) -> str:
 
 @dataclass(frozen=True)
 class Candidate:
-    """A freshly trained model offered to the gate, with its frozen holdout."""
+    """A freshly trained model offered to the gate, with its frozen holdout.
+
+    ``metrics`` are the test split's (the holdout), ``validation_metrics`` the validation
+    split's; ``decision_path`` is where the gate writes its decision (``gate.json`` in the run
+    directory) before it acts on it.
+    """
 
     run_id: str
     bundle_path: Path
@@ -72,6 +83,8 @@ class Candidate:
     test_split_sha256: str = ""
     trained_until: str = ""
     holdout_from: str = ""
+    validation_metrics: dict[str, Any] = field(default_factory=dict)
+    decision_path: Path | None = None
 
     def holdout_key(self) -> str:
         """Identifies the holdout rows: same key, same rows of the same file."""
@@ -167,7 +180,10 @@ class Promoter(Protocol):
     """Offers a trained candidate to the registry."""
 
     def offer(self, candidate: Candidate) -> GateDecision | None:
-        """Register the candidate and decide whether it becomes champion."""
+        """Register the candidate and decide whether it becomes champion.
+
+        A decision is written to ``candidate.decision_path`` (when set) before it is acted on.
+        """
         ...
 
 
@@ -191,6 +207,11 @@ class ChampionGate:
             (e.g. ``{pr_auc: 0.0}``: PR-AUC may not drop).
         max_value: Guard rails: metric -> absolute upper bound for the candidate
             (e.g. ``{ece: 0.05}``: calibration error may not rise past 0.05).
+        min_roc_auc: A candidate whose validation ROC-AUC is not above this is never promoted,
+            not even as the first model; 0.5 is what a model that ranks at random scores.
+
+    A guard rail on a metric the run does not have, or that is undefined on the holdout,
+    refuses the candidate: a check that cannot be made is not passed.
     """
 
     def __init__(
@@ -200,15 +221,22 @@ class ChampionGate:
         min_improvement: float = 0.0,
         max_drop: dict[str, float] | None = None,
         max_value: dict[str, float] | None = None,
+        min_roc_auc: float = 0.5,
     ) -> None:
         self.registry = registry
         self.primary_metric = primary_metric
         self.min_improvement = min_improvement
         self.max_drop = dict(max_drop or {})
         self.max_value = dict(max_value or {})
+        self.min_roc_auc = min_roc_auc
 
     def offer(self, candidate: Candidate) -> GateDecision:
-        """Register, compare on the same holdout, promote on a win; all under the lock."""
+        """Register, compare on the same holdout, record the decision, then promote on a win.
+
+        All under the lock, in this order: the version (with its tags), the decision (tags on
+        the version, its run and the champion, ``gate.json``, the log line), and only then the
+        aliases, ``champion`` last.
+        """
         if self.primary_metric not in candidate.metrics:
             raise ConfigError(
                 f"registry.primary_metric: '{self.primary_metric}' is not a metric. Fix: use one "
@@ -228,20 +256,27 @@ class ChampionGate:
             )
             self.registry.set_alias(CHALLENGER, version)
             decision = self._decide(candidate, version, fingerprint)
+            self._record(decision, candidate.decision_path)
             if decision.promoted:
                 self._promote(version, decision.previous_champion)
-        self.registry.tag_version(version, _decision_tags(decision))
+        return decision
+
+    def _record(self, decision: GateDecision, path: Path | None) -> None:
+        """Everything that says what was decided, before anything acts on it."""
+        assert decision.version is not None
+        self.registry.tag_version(decision.version, _decision_tags(decision))
         if decision.previous_champion is not None:
             self.registry.tag_version(
                 decision.previous_champion,
                 {
-                    f"mlsys.gate.challenged_by.v{version}": (
+                    f"mlsys.gate.challenged_by.v{decision.version}": (
                         f"{'lost' if decision.promoted else 'kept'}: {decision.summary()}"
                     )[:500]
                 },
             )
+        if path is not None:
+            write_json(path, decision.to_dict())
         log.info("%s", decision.summary())
-        return decision
 
     def _decide(self, candidate: Candidate, version: str, fingerprint: str) -> GateDecision:
         champion = self.registry.get_alias(CHAMPION)
@@ -261,6 +296,9 @@ class ChampionGate:
                 decided_at=datetime.now(UTC).isoformat(timespec="seconds"),
             )
 
+        refusal = self._chance_refusal(candidate) or self._missing_guard_rail(candidate)
+        if refusal:
+            return decision(False, refusal)
         if champion is None:
             return decision(True, "first model: no champion yet")
         champion_tags = next(
@@ -292,6 +330,36 @@ class ChampionGate:
         promoted, reason = self._compare(scores, champion_scores)
         return decision(promoted, f"{fresh}; {reason}" if fresh else reason, champion_scores)
 
+    def _chance_refusal(self, candidate: Candidate) -> str:
+        """Why the candidate ranks no better than chance, or '' when it does better."""
+        scores = candidate.validation_metrics or candidate.metrics  # old runs: test only
+        split = "validation" if candidate.validation_metrics else "test"
+        value = scores.get("roc_auc")
+        if isinstance(value, (int, float)) and value > self.min_roc_auc:
+            return ""
+        shown = f"{value:.4f}" if isinstance(value, (int, float)) else "undefined"
+        return (
+            f"REFUSED: {split} roc_auc {shown} is no better than chance (registry.min_roc_auc="
+            f"{self.min_roc_auc:g}), so this model is never promoted, not even as the first "
+            "one. Fix: check the target and its positive label (data.target, "
+            "data.positive_label) and that the features carry signal"
+        )
+
+    def _missing_guard_rail(self, candidate: Candidate) -> str:
+        """Why a configured guard rail cannot be checked on this run, or ''."""
+        for setting, rails in (("max_drop", self.max_drop), ("max_value", self.max_value)):
+            for name in rails:
+                if name not in candidate.metrics:
+                    known = sorted(
+                        k for k, v in candidate.metrics.items() if isinstance(v, (int, float))
+                    )
+                    return (
+                        f"REFUSED: guard rail registry.{setting}.{name} names a metric this run "
+                        f"does not have, so it cannot be checked (a check that cannot be made "
+                        f"is not passed). Fix: use one of {known}"
+                    )
+        return ""
+
     def _watched(self) -> list[str]:
         return sorted({self.primary_metric, *self.max_drop, *self.max_value})
 
@@ -308,13 +376,21 @@ class ChampionGate:
         for name, allowed in self.max_drop.items():
             c, h = candidate.get(name), champion.get(name)
             if c is None or h is None:
-                continue
+                return (
+                    False,
+                    f"guard rail: {name} undefined on the holdout, so max_drop cannot hold",
+                )
             drop = (c - h) if name in LOWER_IS_BETTER else (h - c)
             if drop > allowed:
                 return False, f"guard rail: {name} worsens by {drop:.4f} (> {allowed})"
         for name, bound in self.max_value.items():
             value = candidate.get(name)
-            if value is not None and value > bound:
+            if value is None:
+                return (
+                    False,
+                    f"guard rail: {name} undefined on the holdout, so max_value cannot hold",
+                )
+            if value > bound:
                 return False, f"guard rail: {name} {value:.4f} above bound {bound}"
         return True, f"{metric} gain {gain:+.4f} >= {self.min_improvement:+.4f}"
 

@@ -6,7 +6,6 @@ import logging
 from pathlib import Path
 
 from mlsys.errors import DataError
-from mlsys.files import write_json
 from mlsys.registry._gate import Candidate, GateDecision
 
 __all__ = ["offer_run"]
@@ -18,7 +17,8 @@ def offer_run(run_dir: Path) -> GateDecision | None:
     """Rebuild the run's candidate (bundle, holdout, metrics) and offer it to its registry.
 
     Uses the run's own resolved config: the same data file (checked against its sha256), the
-    same split indices, evaluator and registry. Writes ``gate.json`` into the run directory.
+    same split indices, evaluator and registry. The gate writes its decision to ``gate.json`` in
+    the run directory before it acts on it.
     """
     from mlsys._rundir import RunDir
     from mlsys.config import instantiate_component
@@ -45,14 +45,14 @@ def offer_run(run_dir: Path) -> GateDecision | None:
         holdout_features=features,
         holdout_labels=dataset.target[splits.test],
         metrics=run.metrics,
+        validation_metrics=run.validation_metrics,
         evaluator=instantiate_component(config.evaluation, "evaluation"),
         data_sha256=dataset.sha256,
         test_split_sha256=splits.digests()["test"],
         trained_until=period[0],
         holdout_from=period[1],
+        decision_path=run_dir / "gate.json",
     )
     promoter = instantiate_component(config.registry, "registry")
     decision: GateDecision | None = promoter.offer(candidate)
-    if decision is not None:
-        write_json(run_dir / "gate.json", decision.to_dict())
     return decision
