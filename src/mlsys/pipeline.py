@@ -40,7 +40,7 @@ from mlsys.models import ConversionModel, ModelBundle
 from mlsys.models._bundle import checksum_path, read_checksum
 from mlsys.registry import Candidate, GateDecision, Promoter
 from mlsys.split import SplitIndices, Splitter, TimeSplitter
-from mlsys.tracking import NullTracker, RunRecord, Tracker
+from mlsys.tracking import NullTracker, RunRecord, Tracker, redact_uri
 
 __all__ = ["TrainingPipeline", "TrainingResult"]
 
@@ -76,6 +76,8 @@ class TrainingResult:
         run_id: The tracker's id for the run, if it keeps one.
         gate: The champion gate's decision, when a registry is configured.
         warnings: What the run warned about that a person should read (a leaky feature).
+        untracked: Why the run was not tracked, or not offered to the registry, when tracking
+            is optional (``tracker.required=false``); ``None`` when nothing was lost.
     """
 
     metrics: dict[str, Any]
@@ -90,6 +92,7 @@ class TrainingResult:
     run_id: str | None = None
     gate: GateDecision | None = None
     warnings: list[str] = field(default_factory=list)
+    untracked: str | None = None
 
 
 _STAGE_GROUPS = {
@@ -206,6 +209,7 @@ class TrainingPipeline:
         self.features = clone(self.features)
         self.model = clone(self.model)
         self.calibrator = clone(self.calibrator)
+        untracked = self._prepare_tracking()  # a store that is down fails the run in seconds
         writable_directory(self.output_dir)
 
         with timer.stage("load"):
@@ -273,15 +277,17 @@ class TrainingPipeline:
         artifacts["metadata"] = _write_json(
             self.output_dir / "metadata.json", {**metadata, "stage_seconds": dict(timer.stages)}
         )
-        run_id = self._track(
-            dataset,
-            bundle,
-            {**test.metrics, **_interval_metrics(report)},
-            validation.metrics,
-            metadata,
-            timer,
-            parts["test"][0],
-        )
+        run_id = None
+        if untracked is None:
+            run_id, untracked = self._track(
+                dataset,
+                bundle,
+                {**test.metrics, **_interval_metrics(report)},
+                validation.metrics,
+                metadata,
+                timer,
+                parts["test"][0],
+            )
         bind(mlflow_run_id=run_id)
         metadata["tracking_run_id"] = run_id
         gate = None
@@ -291,11 +297,19 @@ class TrainingPipeline:
                 self.output_dir / "metadata.json", {**metadata, "stage_seconds": timer.stages}
             )
             with timer.stage("registry"):
-                gate = self._offer(run_id, bundle, parts["test"], test.metrics, dataset, splits)
+                gate, untracked = self._offer(
+                    run_id,
+                    bundle,
+                    parts["test"],
+                    (test.metrics, validation.metrics),
+                    dataset,
+                    splits,
+                )
                 bind(model_version=gate.version if gate else None)
             if gate is not None:
-                artifacts["gate"] = _write_json(self.output_dir / "gate.json", gate.to_dict())
+                artifacts["gate"] = self.output_dir / "gate.json"  # written by the gate
         metadata["stage_seconds"] = timer.stages
+        metadata["untracked"] = untracked
         _write_json(self.output_dir / "metadata.json", metadata)
         return TrainingResult(
             metrics=test.metrics,
@@ -310,17 +324,53 @@ class TrainingPipeline:
             run_id=run_id,
             gate=gate,
             warnings=warnings,
+            untracked=untracked,
         )
+
+    def _prepare_tracking(self) -> str | None:
+        """Check the tracking store before any work; return why the run goes untracked, if so.
+
+        Raises:
+            TrackingError: The store cannot record runs and tracking is required.
+        """
+        try:
+            self.tracker.prepare()
+        except Exception as exc:
+            return self._tracking_failed(exc, "checking the tracking store")
+        return None
+
+    def _tracking_failed(self, exc: Exception, doing: str) -> str:
+        """Raise when tracking is required; else log loudly and return what the CLI says last."""
+        uri = getattr(self.tracker, "tracking_uri", None)
+        where = f" {redact_uri(uri)}" if isinstance(uri, str) else ""
+        if self.tracker.required:
+            off = (
+                "To train without the store: tracker.required=false (the run says it is not "
+                "tracked) or tracker=none registry=none."
+            )
+            if isinstance(exc, MlsysError):
+                raise type(exc)(f"{exc} {off}") from exc
+            raise TrackingError(
+                f"tracker: {doing}{where} failed ({type(exc).__name__}: {exc}). Fix: check the "
+                f"store{where}. {off}"
+            ) from exc
+        untracked = (
+            f"this run is NOT tracked: {doing}{where} failed ({exc}). tracker.required=false "
+            f"made tracking optional; the run directory {self.output_dir} is its only record."
+        )
+        log.error("TRACKING FAILED: %s", untracked)
+        return untracked
 
     def _offer(
         self,
         run_id: str,
         bundle: ModelBundle,
         holdout: tuple[pd.DataFrame, np.ndarray[Any, Any]],
-        metrics: dict[str, Any],
+        metrics: tuple[dict[str, Any], dict[str, Any]],
         dataset: Dataset,
         splits: SplitIndices,
-    ) -> GateDecision | None:
+    ) -> tuple[GateDecision | None, str | None]:
+        """The gate's decision, or why the run was not offered (with optional tracking)."""
         assert self.registry is not None
         # A time split records its period, so that a model trained later on refreshed data can
         # be compared with this one on test rows this one never saw.
@@ -335,25 +385,26 @@ class TrainingPipeline:
             bundle=bundle,
             holdout_features=holdout[0],
             holdout_labels=holdout[1],
-            metrics=metrics,
+            metrics=metrics[0],
+            validation_metrics=metrics[1],
             evaluator=self.evaluator,
             data_sha256=dataset.sha256,
             test_split_sha256=splits.digests()["test"],
             trained_until=period[0],
             holdout_from=period[1],
+            decision_path=self.output_dir / "gate.json",
         )
         try:
-            return self.registry.offer(candidate)
+            return self.registry.offer(candidate), None
         except Exception as exc:
             if self.tracker.required or isinstance(exc, MlsysError):
                 raise
-            log.error(
-                "REGISTRY FAILED (%s): the run is tracked (%s) but was not offered to the "
-                "champion gate. Offer it later: python -m mlsys.registry offer <run dir>.",
-                exc,
-                run_id,
+            untracked = (
+                f"this run is tracked ({run_id}) but NOT offered to the champion gate ({exc}). "
+                f"Offer it later: python -m mlsys.registry offer {self.output_dir}"
             )
-            return None
+            log.error("REGISTRY FAILED: %s", untracked)
+            return None, untracked
 
     def _check_report_settings(self, dataset: Dataset) -> None:
         """Fail before training, not after it, on a segment column the data lacks."""
@@ -561,7 +612,7 @@ class TrainingPipeline:
         metadata: dict[str, Any],
         timer: _Timer,
         test_rows: pd.DataFrame,
-    ) -> str | None:
+    ) -> tuple[str | None, str | None]:
         numeric = {k: float(v) for k, v in metrics.items() if isinstance(v, (int, float))}
         numeric.update(
             {f"val_{k}": float(v) for k, v in validation_metrics.items() if isinstance(v, float)}
@@ -588,22 +639,9 @@ class TrainingPipeline:
         )
         with timer.stage("track"):
             try:
-                return self.tracker.log_run(record)
+                return self.tracker.log_run(record), None
             except Exception as exc:
-                if self.tracker.required:
-                    if isinstance(exc, MlsysError):
-                        raise
-                    raise TrackingError(
-                        f"tracker: recording the run failed ({exc}). tracker.required=true, so "
-                        f"the run fails; its artifacts are still in {self.output_dir}."
-                    ) from exc
-                log.error(
-                    "TRACKING FAILED (%s). The run's artifacts are complete in %s; set "
-                    "tracker.required=true to make this fatal.",
-                    exc,
-                    self.output_dir,
-                )
-                return None
+                return None, self._tracking_failed(exc, "recording the run in")
 
 
 def _interval_metrics(report: ReportArtifacts | None) -> dict[str, float]:

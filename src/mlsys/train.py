@@ -8,8 +8,11 @@ Examples::
     python -m mlsys.train --cfg job          # print the composed config and exit
     python -m mlsys.train -m hparams_search=xgboost
 
-Exit codes: 0 success, 2 bad input (config or data; one message names the key and the fix),
-1 anything else. ``--verbose`` or ``HYDRA_FULL_ERROR=1`` shows full tracebacks.
+Exit codes: 0 success, 2 bad input (config or data; one message names the key and the fix)
+or a run that could not be tracked (the tracking store is down or failed: the message names the
+URI and the fix; the run directory is complete all the same), 1 anything else. With
+``tracker.required=false`` an untracked run exits 0 and its last line is a ``warning:`` that says
+it was NOT tracked. ``--verbose`` or ``HYDRA_FULL_ERROR=1`` shows full tracebacks.
 """
 
 from __future__ import annotations
@@ -134,6 +137,8 @@ def main(cfg: DictConfig) -> float | list[float]:
         print(f"MLflow run: {result.run_id}")
     if result.gate is not None:
         print(result.gate.summary())
+    if result.untracked:  # last, where nobody misses it
+        print(f"warning: {result.untracked}")
     if cfg.objectives:
         return _objectives(list(cfg.objectives), result)
     return result.objective

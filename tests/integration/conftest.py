@@ -65,6 +65,16 @@ def optuna_database() -> Iterator[str]:
     yield from _fresh_database("optuna")
 
 
+@pytest.fixture
+def fresh_postgres_store() -> Iterator[str]:
+    """An empty database of its own for one test, as an MLflow store URI (SQLAlchemy form).
+
+    MLflow creates its tables on first use: what a team's new store looks like.
+    """
+    with contextlib.contextmanager(_fresh_database)("store") as dsn:
+        yield dsn.replace("postgresql://", "postgresql+psycopg://", 1)
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -4,29 +4,33 @@ from __future__ import annotations
 
 import json
 import os
+import signal
+import socket
 import subprocess
 import sys
+import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from mlflow import MlflowClient
 
 from mlsys.registry import CHAMPION, MlflowRegistry
-from tests.conftest import REPO_ROOT
+from tests.conftest import FAST_REPORT, REPO_ROOT
 
 pytestmark = pytest.mark.integration
 
 
 def _cli(
-    module: str, *args: str, env: dict[str, str] | None = None
+    module: str, *args: str, env: dict[str, str] | None = None, timeout: float = 300
 ) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", module, *args],
         cwd=REPO_ROOT,
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=timeout,
         check=False,
         env={**os.environ, **(env or {})},
     )
@@ -42,30 +46,190 @@ def _popen(*args: str) -> subprocess.Popen[str]:
     )
 
 
-def test_unreachable_tracking_server_does_not_lose_the_run(
-    small_leads_csv: Path, tmp_path: Path
+@pytest.fixture
+def closed_port() -> Iterator[int]:
+    """A local port that refuses every connection: bound for the test, never listening."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        yield int(sock.getsockname()[1])
+
+
+def _down(kind: str, port: int) -> str:
+    if kind == "http":
+        return f"http://127.0.0.1:{port}"
+    return f"postgresql+psycopg://postgres@127.0.0.1:{port}/mlflow"
+
+
+def _one_error(done: subprocess.CompletedProcess[str]) -> str:
+    assert done.returncode == 2, done.stdout + done.stderr
+    errors = [line for line in done.stderr.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1, done.stderr
+    assert "Traceback" not in done.stderr
+    return errors[0]
+
+
+# A store that is down costs seconds: one check with a short timeout before any work, instead
+# of minutes of MLflow's retries. The subprocess timeout (60 s) is the bound; MLflow's retries
+# on a PostgreSQL store that is down take about 100 s.
+@pytest.mark.parametrize("kind", ["http", "postgresql"])
+def test_train_fails_fast_on_a_store_that_is_down(
+    kind: str, closed_port: int, small_leads_csv: Path, tmp_path: Path
 ) -> None:
+    uri = _down(kind, closed_port)
     run_dir = tmp_path / "run"
+
+    done = _cli(
+        "mlsys.train",
+        f"data.path={small_leads_csv}",
+        "model=logreg",
+        f"tracker.uri={uri}",
+        f"hydra.run.dir={run_dir}",
+        timeout=60,
+    )
+
+    error = _one_error(done)
+    assert "tracker.uri: " in error
+    assert uri in error
+    assert "Fix: start" in error
+    assert "tracker.required=false" in error
+    assert not (run_dir / "model.joblib").exists()  # failed before training
+
+
+@pytest.mark.parametrize("kind", ["http", "postgresql"])
+def test_predict_fails_fast_on_a_store_that_is_down(
+    kind: str, closed_port: int, small_leads_csv: Path, tmp_path: Path
+) -> None:
+    uri = _down(kind, closed_port)
+    out = tmp_path / "scores.csv"
+
+    done = _cli(
+        "mlsys.predict", str(small_leads_csv), "-o", str(out), "--tracking-uri", uri, timeout=60
+    )
+
+    error = _one_error(done)
+    assert "--tracking-uri: " in error
+    assert uri in error
+    assert "Fix: start" in error
+    assert not out.exists()
+
+
+def test_optional_tracking_says_last_that_the_run_is_not_tracked(
+    closed_port: int, small_leads_csv: Path, tmp_path: Path
+) -> None:
+    uri = _down("http", closed_port)
+    run_dir = tmp_path / "run"
+
+    done = _cli(
+        "mlsys.train",
+        f"data.path={small_leads_csv}",
+        "model=logreg",
+        f"tracker.uri={uri}",
+        "tracker.required=false",
+        *FAST_REPORT,
+        f"hydra.run.dir={run_dir}",
+        timeout=120,
+    )
+
+    assert done.returncode == 0, done.stderr
+    last = done.stdout.strip().splitlines()[-1]
+    assert last.startswith("warning: this run is NOT tracked"), done.stdout
+    assert uri in last
+    assert "tracker.required=false" in last
+    assert (run_dir / "model.joblib").is_file()
+    metadata = json.loads((run_dir / "metadata.json").read_text())
+    assert metadata["tracking_run_id"] is None
+    assert "NOT tracked" in metadata["untracked"]
+
+
+@pytest.mark.slow
+def test_runs_starting_together_on_a_new_postgresql_store_are_all_tracked(
+    fresh_postgres_store: str, small_leads_csv: Path, tmp_path: Path
+) -> None:
+    """MLflow creates its tables on first use; four runs doing it at once used to collide."""
+    uri = fresh_postgres_store
+    name = f"init{uuid.uuid4().hex[:6]}"
+    common = [f"data.path={small_leads_csv}", "model=logreg", f"tracker.uri={uri}", f"name={name}"]
+    processes = [
+        _popen(
+            *common, "tracker.log_model=false", *FAST_REPORT, f"hydra.run.dir={tmp_path / str(i)}"
+        )
+        for i in range(4)
+    ]
+    errors = [process.communicate(timeout=300)[1] for process in processes]
+    assert [process.returncode for process in processes] == [0] * 4, errors
+
+    client = MlflowClient(tracking_uri=uri)
+    experiment = client.get_experiment_by_name(name)
+    assert experiment is not None
+    runs = client.search_runs([experiment.experiment_id])
+    ids = {
+        json.loads((tmp_path / str(i) / "metadata.json").read_text())["tracking_run_id"]
+        for i in range(4)
+    }
+    assert {run.info.run_id for run in runs} == ids
+    assert len(ids) == 4
+    assert {run.info.status for run in runs} == {"FINISHED"}
+    assert len(client.search_model_versions(f"name = '{name}'")) == 4
+
+
+def _kill_while_tracking(args: list[str], uri: str, name: str) -> str:
+    """Start a training run, SIGKILL it while its MLflow run is open; return that run's id."""
+    process = _popen(*args)
+    try:
+        run_id = _wait_for_open_run(process, MlflowClient(tracking_uri=uri), name)
+        process.send_signal(signal.SIGKILL)
+    finally:
+        process.kill()
+        process.communicate()
+    assert MlflowClient(tracking_uri=uri).get_run(run_id).info.status == "RUNNING"
+    return run_id
+
+
+def _wait_for_open_run(process: subprocess.Popen[str], client: MlflowClient, name: str) -> str:
+    assert process.stderr is not None
+    for line in process.stderr:  # the store is ready once the run reaches its track stage
+        if "Stage <track>" in line:
+            break
+    else:
+        pytest.fail(f"the run ended before tracking: {process.wait()}")
+    experiment = client.get_experiment_by_name(name)
+    assert experiment is not None
+    deadline = time.monotonic() + 60
+    while not (
+        running := client.search_runs([experiment.experiment_id], "attributes.status = 'RUNNING'")
+    ):
+        assert process.poll() is None, "the run finished before it could be killed"
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    (run,) = running
+    return str(run.info.run_id)
+
+
+@pytest.mark.slow
+def test_runs_of_killed_processes_are_marked_killed(small_leads_csv: Path, tmp_path: Path) -> None:
+    uri = f"sqlite:///{tmp_path / 'db' / 'mlflow.db'}"
+    name = f"kill{uuid.uuid4().hex[:6]}"
     args = [
         f"data.path={small_leads_csv}",
         "model=logreg",
-        "tracker.uri=http://127.0.0.1:9",
-        f"hydra.run.dir={run_dir}",
+        f"tracker.uri={uri}",
+        f"name={name}",
+        "registry=none",
+        *FAST_REPORT,
     ]
-    done = _cli("mlsys.train", *args)
-    assert done.returncode == 0, done.stderr
-    assert "TRACKING FAILED" in done.stdout + done.stderr
-    assert "unreachable" in done.stdout + done.stderr
-    assert (run_dir / "model.joblib").is_file()
-    assert json.loads((run_dir / "metadata.json").read_text())["tracking_run_id"] is None
+    client = MlflowClient(tracking_uri=uri)
 
-    required = _cli(
-        "mlsys.train", *args[:-1], "tracker.required=true", f"hydra.run.dir={tmp_path / 'run2'}"
-    )
-    assert required.returncode == 2
-    assert "unreachable" in required.stderr
-    assert "Traceback" not in required.stderr
-    assert (tmp_path / "run2" / "model.joblib").is_file()
+    first = _kill_while_tracking([*args, f"hydra.run.dir={tmp_path / 'a'}"], uri, name)
+    listed = _cli("mlsys.registry", "--uri", uri, "--name", name, "list")
+    assert listed.returncode == 0, listed.stderr
+    assert client.get_run(first).info.status == "KILLED"
+    assert "ended while recording this run" in client.get_run(first).data.tags["mlsys.killed"]
+
+    second = _kill_while_tracking([*args, f"hydra.run.dir={tmp_path / 'b'}"], uri, name)
+    done = _cli("mlsys.train", *args, "tracker.log_model=false", f"hydra.run.dir={tmp_path / 'c'}")
+    assert done.returncode == 0, done.stderr
+    assert client.get_run(second).info.status == "KILLED"
+    assert f"Run {second} was left RUNNING" in done.stderr
 
 
 def _race(store: str, name: str, csv: Path, tmp_path: Path, label: str) -> list[dict[str, object]]:

@@ -346,6 +346,9 @@ def test_a_failed_offer_leaves_the_run_id_on_disk_to_offer_again(
     class Tracked:
         required = False
 
+        def prepare(self) -> None:
+            pass
+
         def log_run(self, record: RunRecord) -> str:
             return "run-42"
 

@@ -8,7 +8,9 @@
 
 ``--name`` picks the registered model (default: ``conversion``, the ``name`` key of
 conf/train.yaml); ``--uri`` the store (default: ``MLFLOW_TRACKING_URI`` or the embedded
-``outputs/mlflow.db``).
+``outputs/mlflow.db``). A store that is down fails in seconds with one ``error:`` line (exit 2).
+Every command first marks runs of the experiment ``--name`` that killed processes left
+``RUNNING`` as ``KILLED``.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from mlsys.logs import configure_logging
 from mlsys.registry._gate import GateDecision, promote_version, rollback
 from mlsys.registry._lock import DEFAULT_TIMEOUT_S
 from mlsys.registry._registry import CHAMPION, MlflowRegistry, VersionInfo
+from mlsys.tracking import check_store, mark_killed_runs
 
 __all__ = ["main"]
 
@@ -92,12 +95,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         registry = MlflowRegistry(
             name=args.name, uri=args.uri, lock_uri=args.lock_uri, lock_timeout_s=args.lock_timeout
         )
+        check_store(registry.tracking_uri, "--uri")
+        _mark_killed_runs(registry)
         output = _run(args, registry)
     except MlsysError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(json.dumps(output, indent=2, default=str) if args.json else _render(args.command, output))
     return 0
+
+
+def _mark_killed_runs(registry: MlflowRegistry) -> None:
+    """Runs of the experiment named like the model that killed processes left ``RUNNING``."""
+    from mlflow import MlflowClient
+
+    client = MlflowClient(tracking_uri=registry.tracking_uri)
+    experiment = client.get_experiment_by_name(registry.name)
+    if experiment is not None:
+        mark_killed_runs(client, experiment.experiment_id)
 
 
 def _run(args: argparse.Namespace, registry: MlflowRegistry) -> dict[str, object]:

@@ -19,8 +19,6 @@ import json
 import logging
 import re
 import tempfile
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -28,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from mlsys.data import file_sha256
 from mlsys.errors import BundleError, MlsysError, TrackingError
 from mlsys.models import ModelBundle
+from mlsys.tracking import check_store, redact_uri, resolve_tracking_uri
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
@@ -41,7 +40,6 @@ log = logging.getLogger(__name__)
 _RUN_ID = re.compile(r"[0-9a-f]{32}")
 _ALIAS = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
 _MODELS_URI = re.compile(r"models:/(?P<name>[^/@]+)(?:/(?P<version>\d+)|@(?P<alias>[^/]+))/?")
-_SECRET = re.compile(r"(?<=://)([^:/@]+):[^@/]+@")
 _FIX = (
     "Fix: train a tracked model (python -m mlsys.train), point --tracking-uri or "
     "MLFLOW_TRACKING_URI at your store, or pass --model <run dir or model.joblib>."
@@ -240,13 +238,13 @@ def _from_run(reference: str, run_id: str, tracking_uri: str | None) -> Resolved
             path, expected = download_bundle(client, run_id, Path(tmp))
         except MlflowException as exc:
             raise TrackingError(
-                f"--model {reference}: no model.joblib for run '{run_id}' in {_redact(uri)} "
+                f"--model {reference}: no model.joblib for run '{run_id}' in {redact_uri(uri)} "
                 f"({exc.message}). Fix: pass a run id from `python -m mlsys.registry list` "
                 "or the MLflow UI, or a local run directory."
             ) from exc
         except Exception as exc:
             raise TrackingError(
-                f"--model {reference}: the store {_redact(uri)} failed ({exc}). {_FIX}"
+                f"--model {reference}: the store {redact_uri(uri)} failed ({exc}). {_FIX}"
             ) from exc
         try:
             bundle = ModelBundle.load(path, sha256=expected)
@@ -297,12 +295,7 @@ def _client(uri: str) -> MlflowClient:
 
 def _where(registry: ModelRegistry) -> str:
     uri = getattr(registry, "tracking_uri", None)
-    return f"store {_redact(uri)}" if uri else f"registry {type(registry).__name__}"
-
-
-def _redact(uri: str) -> str:
-    """The URI without a password (``postgresql://user:***@host/db``)."""
-    return _SECRET.sub(r"\1:***@", uri)
+    return f"store {redact_uri(uri)}" if uri else f"registry {type(registry).__name__}"
 
 
 def _reachable_store(tracking_uri: str | None) -> str:
@@ -311,8 +304,6 @@ def _reachable_store(tracking_uri: str | None) -> str:
     MLflow would create an empty SQLite store on first use and retry an unreachable server
     for minutes; neither helps someone who wants to score with an existing model.
     """
-    from mlsys.tracking import resolve_tracking_uri
-
     uri = resolve_tracking_uri(tracking_uri)
     if uri.startswith("sqlite:///"):
         database = Path(uri.removeprefix("sqlite:///"))
@@ -321,25 +312,19 @@ def _reachable_store(tracking_uri: str | None) -> str:
                 f"--model: there is no MLflow store at '{database}' (tracking URI {uri}), so "
                 f"no registered model or run to load. {_FIX}"
             )
-    elif uri.startswith(("http://", "https://")):
-        try:
-            with urllib.request.urlopen(f"{uri.rstrip('/')}/health", timeout=5) as response:
-                healthy = response.status == 200
-        except (urllib.error.URLError, OSError) as exc:
-            raise TrackingError(
-                f"--model: MLflow server {_redact(uri)} is unreachable ({exc}). Fix: start it "
-                "(make mlflow-server), point --tracking-uri / MLFLOW_TRACKING_URI elsewhere, "
-                "or pass --model <run dir or model.joblib>."
-            ) from exc
-        if not healthy:
-            raise TrackingError(f"--model: MLflow server {_redact(uri)} is not healthy.")
-    else:
+        return uri
+    try:
+        check_store(uri, "--tracking-uri")
+    except TrackingError as exc:
+        local = "Or score with a local model: --model <run dir or model.joblib>."
+        raise TrackingError(f"{exc} {local}") from exc
+    if not uri.startswith(("http://", "https://")):
         # A database store (PostgreSQL, MySQL): one cheap query tells "down" from "empty",
         # which MlflowRegistry.versions() cannot (it reads any failure as "no versions").
         try:
             _client(uri).search_registered_models(max_results=1)
         except Exception as exc:
             raise TrackingError(
-                f"--model: cannot reach the MLflow store {_redact(uri)} ({exc}). {_FIX}"
+                f"--model: cannot reach the MLflow store {redact_uri(uri)} ({exc}). {_FIX}"
             ) from exc
     return uri

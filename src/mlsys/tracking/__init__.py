@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from mlsys.tracking._mlflow import (
     MlflowTracker,
+    check_store,
     default_tracking_uri,
+    mark_killed_runs,
     pip_requirements,
+    redact_uri,
     resolve_tracking_uri,
+    store_lock,
 )
 from mlsys.tracking._protocol import NullTracker, RunRecord, Tracker
 
@@ -15,7 +19,11 @@ __all__ = [
     "NullTracker",
     "RunRecord",
     "Tracker",
+    "check_store",
     "default_tracking_uri",
+    "mark_killed_runs",
     "pip_requirements",
+    "redact_uri",
     "resolve_tracking_uri",
+    "store_lock",
 ]

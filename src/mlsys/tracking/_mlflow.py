@@ -2,7 +2,12 @@
 
 The default store is embedded in the project (``sqlite:///outputs/mlflow.db`` with artifacts in
 ``outputs/mlartifacts``); ``tracker.uri=...`` or ``MLFLOW_TRACKING_URI`` points it at a team
-server (see ``infra/mlflow``).
+server (see ``infra/mlflow``) or straight at a PostgreSQL database.
+
+Before a run does any work, :meth:`MlflowTracker.prepare` checks the store once with a short
+timeout (instead of minutes of MLflow's retries at the end of the run), creates its tables and
+the experiment under a lock (several runs starting on a new database would race on MLflow's
+schema migration), and marks runs of killed processes that were left ``RUNNING`` as ``KILLED``.
 """
 
 from __future__ import annotations
@@ -12,24 +17,33 @@ import hashlib
 import json
 import logging
 import os
+import re
+import socket
 import time
 import tomllib
 import warnings
 from collections.abc import Iterator
 from importlib import metadata as importlib_metadata
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from mlsys._filelock import file_lock
 from mlsys._paths import project_root
 from mlsys.errors import TrackingError
+from mlsys.files import process_alive
 from mlsys.tracking._protocol import RunRecord
+
+if TYPE_CHECKING:
+    from mlflow import MlflowClient
 
 __all__ = [
     "MlflowTracker",
+    "check_store",
     "default_tracking_uri",
+    "mark_killed_runs",
     "pip_requirements",
+    "redact_uri",
     "resolve_tracking_uri",
+    "store_lock",
 ]
 
 log = logging.getLogger(__name__)
@@ -48,6 +62,13 @@ _RUNTIME_PACKAGES = (
     "pyarrow",
 )
 _MAX_PARAM_LENGTH = 6000
+#: Seconds to wait for a tracking server's /health or a PostgreSQL connection before calling
+#: the store unreachable.
+CONNECT_TIMEOUT_S = 5
+#: Tags naming the process that records a run, to tell a killed run from a running one.
+HOST_TAG, PID_TAG = "mlsys.host", "mlsys.pid"
+_SECRET = re.compile(r"(?<=://)([^:/@]+):[^@/]+@")
+_POSTGRES = ("postgresql://", "postgresql+", "postgres://")
 
 
 def default_tracking_uri() -> str:
@@ -82,31 +103,125 @@ def pip_requirements(lock: Path | None = None) -> list[str]:
     return out
 
 
-def _check_reachable(uri: str) -> None:
-    """Fail in seconds, not minutes of retries, when a tracking server is down."""
-    if not uri.startswith(("http://", "https://")):
-        return
-    import urllib.error
-    import urllib.request
-
-    try:
-        with urllib.request.urlopen(f"{uri.rstrip('/')}/health", timeout=5) as response:
-            if response.status != 200:
-                raise TrackingError(f"tracker.uri: {uri} answered {response.status} on /health")
-    except (urllib.error.URLError, OSError) as exc:
-        raise TrackingError(
-            f"tracker.uri: MLflow server {uri} is unreachable ({exc}). Fix: start it "
-            "(make mlflow-server) or point tracker.uri / MLFLOW_TRACKING_URI elsewhere."
-        ) from exc
+def redact_uri(uri: str) -> str:
+    """The URI without a password (``postgresql://user:***@host/db``)."""
+    return _SECRET.sub(r"\1:***@", uri)
 
 
-def _local_store_lock(uri: str) -> contextlib.AbstractContextManager[None]:
-    """Serialise creating the embedded store: two runs migrating one new SQLite file race."""
-    if not uri.startswith("sqlite:///"):
+def check_store(uri: str, setting: str = "tracker.uri") -> None:
+    """Fail in seconds, not minutes of retries, when the store at ``uri`` cannot be reached.
+
+    An MLflow server must answer ``/health``; a PostgreSQL store must accept a connection, each
+    within :data:`CONNECT_TIMEOUT_S` seconds. A SQLite store is a local file: nothing to reach.
+
+    Args:
+        uri: A resolved tracking URI.
+        setting: The option that chose ``uri``, named in the error (``tracker.uri``,
+            ``--tracking-uri``).
+
+    Raises:
+        TrackingError: The store is down or refuses the connection; the message names the URI
+            and the fix.
+    """
+    shown = redact_uri(uri)
+    elsewhere = f"or point {setting} / MLFLOW_TRACKING_URI at a store that runs"
+    if uri.startswith(("http://", "https://")):
+        import urllib.error
+        import urllib.request
+
+        health = f"{uri.rstrip('/')}/health"
+        try:
+            with urllib.request.urlopen(health, timeout=CONNECT_TIMEOUT_S) as response:
+                status = response.status
+        except (urllib.error.URLError, OSError) as exc:
+            raise TrackingError(
+                f"{setting}: MLflow server {shown} is unreachable ({_reason(exc)}). Fix: start "
+                f"it (make mlflow-server), {elsewhere}."
+            ) from exc
+        if status != 200:
+            raise TrackingError(
+                f"{setting}: MLflow server {shown} answered {status} on /health. Fix: check the "
+                f"server's log, {elsewhere}."
+            )
+    elif uri.startswith(_POSTGRES):
+        import psycopg
+
+        try:
+            psycopg.connect(_libpq_dsn(uri), connect_timeout=CONNECT_TIMEOUT_S).close()
+        except psycopg.Error as exc:
+            raise TrackingError(
+                f"{setting}: cannot connect to the PostgreSQL store {shown} ({_reason(exc)}). "
+                "Fix: start PostgreSQL and check the host, port, database and user in the URI, "
+                f"{elsewhere}."
+            ) from exc
+
+
+def _reason(exc: BaseException) -> str:
+    """The first line of what went wrong (psycopg adds hints on further lines)."""
+    text = str(getattr(exc, "reason", None) or exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _libpq_dsn(uri: str) -> str:
+    """A SQLAlchemy PostgreSQL URL (``postgresql+psycopg://``) as libpq accepts it."""
+    return re.sub(r"^postgres(ql)?(\+\w+)?://", "postgresql://", uri)
+
+
+def store_lock(uri: str) -> contextlib.AbstractContextManager[None]:
+    """Serialise creating an MLflow database store: its tables, and then the experiment.
+
+    MLflow migrates an empty database on first use; two processes doing it at once collide on
+    ``alembic_version`` (PostgreSQL) or on a half-made file (SQLite). The lock is a file lock
+    beside a SQLite store and a PostgreSQL advisory lock on the store's own database; a server
+    creates its tables itself when it starts, so other URIs need none.
+    """
+    if not uri.startswith(("sqlite:///", *_POSTGRES)):
         return contextlib.nullcontext()
-    database = Path(uri.removeprefix("sqlite:///"))
-    database.parent.mkdir(parents=True, exist_ok=True)
-    return file_lock(database.with_name(f"{database.name}.init.lock"))
+    from mlsys.registry import registry_lock
+
+    if uri.startswith("sqlite:///"):
+        Path(uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    return registry_lock(
+        uri,
+        "mlflow-store-init",
+        what=f"creating the MLflow store {redact_uri(uri)}",
+        setting="the store lock's timeout",
+        uri_setting="tracker.uri / MLFLOW_TRACKING_URI",
+    )
+
+
+def mark_killed_runs(client: MlflowClient, experiment_id: str) -> list[str]:
+    """Mark ``KILLED`` the runs still ``RUNNING`` whose recording process is gone.
+
+    A run records the host and process id that log it (tags ``mlsys.host``, ``mlsys.pid``); a
+    process killed while logging leaves its run ``RUNNING`` for ever. Only runs of this host
+    whose process no longer exists are marked; runs of other hosts, and of other tools, are
+    left alone. Returns the ids of the runs marked.
+    """
+    host = socket.gethostname()
+    running = client.search_runs(
+        [experiment_id], filter_string="attributes.status = 'RUNNING'", max_results=1000
+    )
+    marked = []
+    for run in running:
+        tags = run.data.tags
+        pid = tags.get(PID_TAG, "")
+        if tags.get(HOST_TAG) != host or not pid.isdigit() or process_alive(int(pid)):
+            continue
+        client.set_tag(
+            run.info.run_id,
+            "mlsys.killed",
+            f"process {pid} on {host} ended while recording this run; marked KILLED by "
+            f"process {os.getpid()}",
+        )
+        client.set_terminated(run.info.run_id, status="KILLED")
+        log.warning(
+            "Run %s was left RUNNING by process %s, which is gone: marked KILLED",
+            run.info.run_id,
+            pid,
+        )
+        marked.append(run.info.run_id)
+    return marked
 
 
 def config_hash(params: dict[str, Any]) -> str:
@@ -123,7 +238,8 @@ class MlflowTracker:
         experiment: MLflow experiment name (one per use case).
         artifact_location: Where a new experiment stores artifacts; ``None`` puts them in
             ``outputs/mlartifacts`` for the embedded store and leaves servers to decide.
-        required: Fail the run when tracking fails (otherwise: loud error, run succeeds).
+        required: Fail the run (exit 2) when it cannot be tracked; ``False`` makes tracking
+            optional: the run goes on untracked and ends with a warning that says so.
         log_model: Also log the bundle as an MLflow model (signature, input example, pinned
             requirements) so ``mlflow models serve`` and ``mlflow.pyfunc`` can load it.
     """
@@ -133,7 +249,7 @@ class MlflowTracker:
         uri: str | None = None,
         experiment: str = "conversion",
         artifact_location: str | None = None,
-        required: bool = False,
+        required: bool = True,
         log_model: bool = True,
     ) -> None:
         self.uri = uri
@@ -147,16 +263,41 @@ class MlflowTracker:
         """The URI runs are logged to."""
         return resolve_tracking_uri(self.uri)
 
+    def prepare(self) -> str:
+        """Check the store, create its tables and the experiment; return the experiment id.
+
+        Runs before training (fail in seconds, before any work) and again before logging. Also
+        marks runs of this experiment left ``RUNNING`` by killed processes as ``KILLED``.
+
+        Raises:
+            TrackingError: The store is unreachable (the message names the URI and the fix).
+        """
+        from mlflow import MlflowClient
+
+        uri = self.tracking_uri
+        check_store(uri)
+        with store_lock(uri):
+            # The first access (the client opens the store at once) creates the tables of both
+            # stores MLflow keeps in a database.
+            client = MlflowClient(tracking_uri=uri, registry_uri=uri)
+            client.search_registered_models(max_results=1)
+            experiment_id = self._experiment_id(client, uri)
+        mark_killed_runs(client, experiment_id)
+        return experiment_id
+
     def log_run(self, record: RunRecord) -> str | None:
         """Log params, metrics, tags, artifacts, data set and model; return the run id."""
         import mlflow
 
         uri = self.tracking_uri
-        _check_reachable(uri)
+        experiment_id = self.prepare()
         mlflow.set_tracking_uri(uri)
-        with _local_store_lock(uri):
-            experiment_id = self._experiment_id(uri)
-        tags = {**record.tags, "config_hash": config_hash(record.params)}
+        tags = {
+            **record.tags,
+            "config_hash": config_hash(record.params),
+            HOST_TAG: socket.gethostname(),
+            PID_TAG: str(os.getpid()),
+        }
         with mlflow.start_run(
             experiment_id=experiment_id, run_name=record.run_name, tags=tags
         ) as run:
@@ -175,10 +316,8 @@ class MlflowTracker:
         log.info("Tracked run %s in %s (experiment '%s')", run_id, uri, self.experiment)
         return run_id
 
-    def _experiment_id(self, uri: str) -> str:
-        import mlflow
-
-        found = mlflow.get_experiment_by_name(self.experiment)
+    def _experiment_id(self, client: MlflowClient, uri: str) -> str:
+        found = client.get_experiment_by_name(self.experiment)
         if found is not None:
             return str(found.experiment_id)
         location = self.artifact_location
@@ -186,10 +325,11 @@ class MlflowTracker:
             store = Path(uri.removeprefix("sqlite:///")).parent / "mlartifacts"
             location = store.as_uri()
         try:
-            return str(mlflow.create_experiment(self.experiment, artifact_location=location))
+            return str(client.create_experiment(self.experiment, artifact_location=location))
         except Exception:
-            # Another process created it between our lookup and create.
-            again = mlflow.get_experiment_by_name(self.experiment)
+            # Another process created it between our lookup and create (on a server store,
+            # which no lock of ours covers).
+            again = client.get_experiment_by_name(self.experiment)
             if again is None:
                 raise
             return str(again.experiment_id)

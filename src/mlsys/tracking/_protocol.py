@@ -44,11 +44,15 @@ class Tracker(Protocol):
     """Records finished runs.
 
     Attributes:
-        required: When true, a tracking failure fails the run; otherwise it is reported loudly
-            and the run's local artifacts stand on their own.
+        required: When true, a run that cannot be tracked fails (exit 2); otherwise it goes on
+            untracked, its local artifacts stand on their own, and it ends with a warning.
     """
 
     required: bool
+
+    def prepare(self) -> object:
+        """Check, before the run does any work, that a run can be recorded; raise if not."""
+        ...
 
     def log_run(self, record: RunRecord) -> str | None:
         """Record the run; return the tracker's run id (``None`` if it keeps none)."""
@@ -60,6 +64,9 @@ class NullTracker:
 
     def __init__(self, required: bool = False) -> None:
         self.required = required
+
+    def prepare(self) -> None:
+        """Nothing to check."""
 
     def log_run(self, record: RunRecord) -> str | None:
         """Log where the artifacts are and return no id."""
