@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -12,7 +15,7 @@ from mlsys.evaluation import Evaluator, ReportOptions
 from mlsys.features import NoRebalance, TabularFeatures
 from mlsys.models import LogisticRegressionModel
 from mlsys.pipeline import TrainingPipeline, TrainingResult
-from mlsys.registry import CHAMPION, Candidate, ChampionGate, InMemoryRegistry
+from mlsys.registry import CHAMPION, Candidate, ChampionGate, GateDecision, InMemoryRegistry
 from mlsys.split import TimeSplitter
 
 pytestmark = pytest.mark.unit
@@ -42,7 +45,7 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[TrainingResult, D
     return result, source.load()
 
 
-def _candidate(result: TrainingResult, dataset: Dataset, **changes: str) -> Candidate:
+def _candidate(result: TrainingResult, dataset: Dataset, **changes: Any) -> Candidate:
     splitter = TimeSplitter(column="created_at")
     splits = splitter.split(dataset)
     trained_until, holdout_from = splitter.period(dataset, splits)
@@ -172,3 +175,185 @@ def test_promoting_a_version_with_another_schema_warns(
 
     assert registry.get_alias(CHAMPION) == "2"  # the person decides; the warning says the cost
     assert "takes other input columns than version 1" in caplog.text
+
+
+# --- Guard rails, chance level, and the order of writes ---------------------------------------
+
+
+def _challenge(
+    gate: ChampionGate, trained: tuple[TrainingResult, Dataset], **scores: float | None
+) -> GateDecision:
+    """Make the trained model champion, then offer it again claiming other test ``scores``.
+
+    The gate re-scores the champion on the holdout (the trained model's own metrics), so the
+    claimed scores are what the candidate is compared with.
+    """
+    result, dataset = trained
+    first = gate.offer(_candidate(result, dataset))
+    assert first.promoted
+    return gate.offer(_candidate(result, dataset, metrics={**result.metrics, **scores}))
+
+
+def _base(trained: tuple[TrainingResult, Dataset], metric: str) -> float:
+    return float(trained[0].metrics[metric])
+
+
+@pytest.mark.parametrize(
+    ("allowed", "promoted"), [(0.02, False), (0.06, True)], ids=["too-much", "within"]
+)
+def test_max_drop_bounds_how_much_a_guard_rail_may_worsen(
+    trained: tuple[TrainingResult, Dataset], allowed: float, promoted: bool
+) -> None:
+    registry = InMemoryRegistry()
+    gate = ChampionGate(registry, max_drop={"pr_auc": allowed})
+
+    decision = _challenge(
+        gate,
+        trained,
+        roc_auc=_base(trained, "roc_auc") + 0.01,
+        pr_auc=_base(trained, "pr_auc") - 0.05,
+    )
+
+    assert decision.promoted is promoted
+    assert registry.get_alias(CHAMPION) == ("2" if promoted else "1")
+    if not promoted:
+        assert decision.reason == "guard rail: pr_auc worsens by 0.0500 (> 0.02)"
+
+
+def test_max_drop_of_a_lower_is_better_metric_counts_a_rise_as_worse(
+    trained: tuple[TrainingResult, Dataset],
+) -> None:
+    gate = ChampionGate(InMemoryRegistry(), max_drop={"brier": 0.001})
+
+    decision = _challenge(
+        gate,
+        trained,
+        roc_auc=_base(trained, "roc_auc") + 0.01,
+        brier=_base(trained, "brier") + 0.01,
+    )
+
+    assert not decision.promoted
+    assert decision.reason == "guard rail: brier worsens by 0.0100 (> 0.001)"
+
+
+def test_max_value_bounds_the_candidate_absolutely(
+    trained: tuple[TrainingResult, Dataset],
+) -> None:
+    gate = ChampionGate(InMemoryRegistry(), max_value={"ece": 0.05})
+
+    decision = _challenge(gate, trained, roc_auc=_base(trained, "roc_auc") + 0.01, ece=0.2)
+
+    assert not decision.promoted
+    assert decision.reason == "guard rail: ece 0.2000 above bound 0.05"
+
+
+@pytest.mark.parametrize(("gain", "promoted"), [(0.005, False), (0.02, True)])
+def test_min_improvement_is_the_gain_the_primary_metric_needs(
+    trained: tuple[TrainingResult, Dataset], gain: float, promoted: bool
+) -> None:
+    gate = ChampionGate(InMemoryRegistry(), min_improvement=0.01)
+
+    decision = _challenge(gate, trained, roc_auc=_base(trained, "roc_auc") + gain)
+
+    assert decision.promoted is promoted
+    verdict = ">= +0.0100" if promoted else "below required +0.0100"
+    assert decision.reason == f"roc_auc gain {gain:+.4f} {verdict}"
+
+
+@pytest.mark.parametrize(("change", "promoted"), [(-0.01, True), (0.01, False)])
+def test_a_lower_is_better_primary_metric_wins_by_going_down(
+    trained: tuple[TrainingResult, Dataset], change: float, promoted: bool
+) -> None:
+    registry = InMemoryRegistry()
+    gate = ChampionGate(registry, primary_metric="log_loss")
+
+    decision = _challenge(gate, trained, log_loss=_base(trained, "log_loss") + change)
+
+    assert decision.promoted is promoted
+    assert decision.reason.startswith(f"log_loss gain {-change:+.4f}")
+    assert registry.get_alias(CHAMPION) == ("2" if promoted else "1")
+
+
+@pytest.mark.parametrize("setting", ["max_drop", "max_value"])
+def test_a_guard_rail_on_a_metric_the_run_lacks_refuses_even_the_first_model(
+    trained: tuple[TrainingResult, Dataset], setting: str
+) -> None:
+    result, dataset = trained
+    registry = InMemoryRegistry()
+    gate = ChampionGate(registry, **{setting: {"pr_aucc": 0.02}})  # type: ignore[arg-type]
+
+    decision = gate.offer(_candidate(result, dataset))
+
+    assert not decision.promoted
+    assert decision.reason.startswith(
+        f"REFUSED: guard rail registry.{setting}.pr_aucc names a metric this run does not have"
+    )
+    assert "'pr_auc'" in decision.reason  # the fix lists the metrics there are
+    assert registry.get_alias(CHAMPION) is None
+
+
+def test_a_guard_rail_undefined_on_the_holdout_refuses(
+    trained: tuple[TrainingResult, Dataset],
+) -> None:
+    gate = ChampionGate(InMemoryRegistry(), max_drop={"pr_auc": 0.02})
+
+    decision = _challenge(gate, trained, roc_auc=_base(trained, "roc_auc") + 0.01, pr_auc=None)
+
+    assert not decision.promoted
+    assert decision.reason == "guard rail: pr_auc undefined on the holdout, so max_drop cannot hold"
+
+
+@pytest.mark.parametrize("roc_auc", [0.5, 0.43, None], ids=["chance", "worse", "undefined"])
+def test_a_model_no_better_than_chance_is_never_promoted_even_first(
+    trained: tuple[TrainingResult, Dataset], roc_auc: float | None
+) -> None:
+    result, dataset = trained
+    registry = InMemoryRegistry()
+    candidate = _candidate(result, dataset, validation_metrics={"roc_auc": roc_auc})
+
+    decision = ChampionGate(registry).offer(candidate)
+
+    assert not decision.promoted
+    assert decision.reason.startswith("REFUSED: validation roc_auc ")
+    assert "no better than chance (registry.min_roc_auc=0.5)" in decision.reason
+    assert registry.get_alias(CHAMPION) is None
+    assert registry.versions()[0].tags["mlsys.gate.promoted"] == "false"
+
+
+def test_min_roc_auc_can_demand_more_than_chance(trained: tuple[TrainingResult, Dataset]) -> None:
+    result, dataset = trained
+    candidate = _candidate(result, dataset, validation_metrics={"roc_auc": 0.6})
+
+    assert ChampionGate(InMemoryRegistry()).offer(candidate).promoted
+    assert not ChampionGate(InMemoryRegistry(), min_roc_auc=0.65).offer(candidate).promoted
+
+
+class _CrashingRegistry(InMemoryRegistry):
+    """Dies when the champion alias moves: what a kill at that moment leaves behind."""
+
+    def set_alias(self, alias: str, version: str) -> None:
+        if alias == CHAMPION and self.get_alias(CHAMPION) is not None:
+            raise KeyboardInterrupt("killed while moving the champion alias")
+        super().set_alias(alias, version)
+
+
+def test_the_decision_is_recorded_before_the_champion_alias_moves(
+    trained: tuple[TrainingResult, Dataset], tmp_path: Path
+) -> None:
+    registry = _CrashingRegistry()
+    gate = ChampionGate(registry)
+    result, dataset = trained
+    gate.offer(_candidate(result, dataset))
+    better = {**result.metrics, "roc_auc": _base(trained, "roc_auc") + 0.01}
+    candidate = _candidate(result, dataset, metrics=better, decision_path=tmp_path / "gate.json")
+
+    with pytest.raises(KeyboardInterrupt):
+        gate.offer(candidate)
+
+    assert registry.get_alias(CHAMPION) == "1"
+    recorded = json.loads((tmp_path / "gate.json").read_text())
+    assert recorded["promoted"] is True
+    assert recorded["version"] == "2"
+    tags = {v.version: v.tags for v in registry.versions()}
+    assert tags["2"]["mlsys.gate.promoted"] == "true"
+    assert tags["1"]["mlsys.gate.challenged_by.v2"].startswith("lost: ")
