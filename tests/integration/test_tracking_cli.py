@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -16,6 +17,7 @@ from pathlib import Path
 import pytest
 from mlflow import MlflowClient
 
+from mlsys.files import write_json
 from mlsys.registry import CHAMPION, MlflowRegistry
 from tests.conftest import FAST_REPORT, REPO_ROOT
 
@@ -272,6 +274,64 @@ def test_concurrent_runs_never_leave_a_losing_champion(
         assert champion == max(scores, key=lambda v: scores[v]), (scores, gates)
 
 
+def _advisory_waiters(dsn: str) -> int:
+    """How many connections wait for an advisory lock in the database ``dsn`` names."""
+    import psycopg
+
+    with psycopg.connect(dsn, autocommit=True) as connection:
+        row = connection.execute(
+            "SELECT count(*) FROM pg_locks l JOIN pg_database d ON d.oid = l.database "
+            "WHERE l.locktype = 'advisory' AND NOT l.granted AND d.datname = current_database()"
+        ).fetchone()
+    return int(row[0]) if row else 0
+
+
+@pytest.mark.slow
+def test_promotions_through_a_postgresql_lock_uri_wait_for_each_other(
+    mlflow_server: str, postgres_database: str, small_leads_csv: Path, tmp_path: Path
+) -> None:
+    """Tracking to a server, locking in its PostgreSQL (the team set-up): the same guarantee.
+
+    The test holds the model's lock until both runs wait for it, then lets them race.
+    """
+    from mlsys.registry import registry_lock
+
+    name = f"pglock{uuid.uuid4().hex[:6]}"
+    common = [
+        f"data.path={small_leads_csv}",
+        f"tracker.uri={mlflow_server}",
+        f"name={name}",
+        f"registry.registry.lock_uri={postgres_database}",
+        "tracker.log_model=false",
+        *FAST_REPORT,
+    ]
+    runs = {
+        "logreg": ["model=logreg"],
+        "forest": ["model=random_forest", "model.n_estimators=3", "model.max_depth=2"],
+    }
+    with registry_lock(postgres_database, name):
+        processes = [
+            _popen(*common, *extra, f"hydra.run.dir={tmp_path / key}")
+            for key, extra in runs.items()
+        ]
+        deadline = time.monotonic() + 240
+        while _advisory_waiters(postgres_database) < 2:
+            assert all(p.poll() is None for p in processes), "a run did not wait for the lock"
+            assert time.monotonic() < deadline
+            time.sleep(0.2)
+    errors = [process.communicate(timeout=300)[1] for process in processes]
+    assert [process.returncode for process in processes] == [0, 0], errors
+    assert not [e for e in errors if "no lock_uri" in e]  # not the one-machine fallback
+
+    gates = [json.loads((tmp_path / key / "gate.json").read_text()) for key in runs]
+    assert len([g for g in gates if "first model" in str(g["reason"])]) == 1, gates
+    versions = MlflowClient(tracking_uri=mlflow_server).search_model_versions(f"name = '{name}'")
+    scores = {str(v.version): float(v.tags["metric.roc_auc"]) for v in versions}
+    assert len(scores) == 2
+    champion = MlflowRegistry(name, uri=mlflow_server).get_alias(CHAMPION)
+    assert champion == max(scores, key=lambda v: scores[v]), (scores, gates)
+
+
 def test_replay_by_run_dir_and_by_run_id(small_leads_csv: Path, tmp_path: Path) -> None:
     csv = tmp_path / "leads.csv"
     csv.write_bytes(small_leads_csv.read_bytes())
@@ -294,6 +354,30 @@ def test_replay_by_run_dir_and_by_run_id(small_leads_csv: Path, tmp_path: Path) 
     assert (tmp_path / "replay2" / "metrics.json").read_bytes() == (
         run_dir / "metrics.json"
     ).read_bytes()
+
+    # Metrics that differ: exit 1 and DIFFERENT, with each differing metric.
+    original = json.loads((run_dir / "metrics.json").read_text())
+    tampered = run_dir.parent / "tampered"
+    shutil.copytree(run_dir, tampered)
+    write_json(tampered / "metrics.json", {**original, "roc_auc": 0.5})
+    different = _cli("mlsys.replay", str(tampered), "--out", str(tmp_path / "replay-different"))
+    assert different.returncode == 1, different.stderr
+    assert different.stdout.startswith("DIFFERENT: replay in ")
+    assert f"  roc_auc: 0.5 -> {original['roc_auc']}" in different.stdout.splitlines()
+    assert len(different.stdout.splitlines()) == 2  # nothing else differs
+
+    # --track: the replay is a tracked run of its own, offered to the champion gate.
+    tracked = _cli(
+        "mlsys.replay", str(run_dir), "--track", "--out", str(tmp_path / "replay-tracked")
+    )
+    assert tracked.returncode == 0, tracked.stderr
+    replayed = json.loads((tmp_path / "replay-tracked" / "metadata.json").read_text())
+    assert replayed["tracking_run_id"] not in (None, run_id)
+    client = MlflowClient()  # the store MLFLOW_TRACKING_URI names, as for the CLI
+    assert client.get_run(replayed["tracking_run_id"]).info.status == "FINISHED"
+    gate = json.loads((tmp_path / "replay-tracked" / "gate.json").read_text())
+    version = client.get_model_version("conversion", gate["version"])
+    assert version.run_id == replayed["tracking_run_id"]
 
     with csv.open("a") as handle:
         handle.write(handle.name and "")  # same bytes: still replayable

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import shutil
+import signal
+import subprocess
+import sys
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -11,8 +15,10 @@ import numpy as np
 import pandas as pd
 import pytest
 from mlflow import MlflowClient
+from omegaconf import OmegaConf
 
 from mlsys import TrainingResult, compose_config, train_model
+from mlsys.files import file_sha256, write_json, write_text
 from mlsys.models import ModelBundle
 from mlsys.registry import (
     CHALLENGER,
@@ -25,7 +31,7 @@ from mlsys.registry import (
     rollback,
 )
 from mlsys.tracking import MlflowTracker, NullTracker, RunRecord, Tracker
-from tests.conftest import FAST_MODEL_OVERRIDES
+from tests.conftest import FAST_MODEL_OVERRIDES, REPO_ROOT
 
 pytestmark = pytest.mark.integration
 
@@ -323,3 +329,117 @@ def test_crash_mid_promotion_keeps_the_previous_champion(
         )
     monkeypatch.undo()
     assert registry.get_alias(CHAMPION) == champion == first.gate.version  # type: ignore[union-attr]
+
+
+#: Offers a run directory to its registry in a process that SIGKILLs itself just before its
+#: N-th registry write (registering, tagging, writing gate.json, moving an alias), and prints
+#: how many writes it made when it lives. The fault point lives here, not in mlsys.
+_OFFER_AND_DIE = """
+import os, signal, sys
+from pathlib import Path
+
+import mlsys.registry._gate as gate
+from mlsys.registry import MlflowRegistry, offer_run
+
+kill_before, writes = int(sys.argv[2]), 0
+
+def counted(write):
+    def wrapper(*args, **kwargs):
+        global writes
+        writes += 1
+        if writes == kill_before:
+            os.kill(os.getpid(), signal.SIGKILL)
+        return write(*args, **kwargs)
+    return wrapper
+
+for method in ("register", "set_alias", "tag_version"):
+    setattr(MlflowRegistry, method, counted(getattr(MlflowRegistry, method)))
+gate.write_json = counted(gate.write_json)
+offer_run(Path(sys.argv[1]))
+print(writes)
+"""
+
+
+def _offer_and_die(run_dir: Path, kill_before: int) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", _OFFER_AND_DIE, str(run_dir), str(kill_before)],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+def _tracked_copy(client: MlflowClient, source: Path, experiment_id: str, into: Path) -> Path:
+    """A copy of a tracked run directory, tracked as a run of its own (seconds, not a fit)."""
+    shutil.copytree(source, into)
+    run = client.create_run(
+        experiment_id, tags={"mlsys.bundle_sha256": file_sha256(into / "model.joblib")}
+    )
+    client.log_artifacts(run.info.run_id, str(into))
+    client.set_terminated(run.info.run_id)
+    metadata = json.loads((into / "metadata.json").read_text())
+    write_json(into / "metadata.json", {**metadata, "tracking_run_id": run.info.run_id})
+    return into
+
+
+def _assert_recorded(registry: MlflowRegistry, version: str, run_dir: Path) -> None:
+    """The gate's decision to promote ``version`` is on the version and in ``gate.json``."""
+    decision = json.loads((run_dir / "gate.json").read_text())
+    assert decision["promoted"] is True
+    assert decision["version"] == version
+    tags = {v.version: v.tags for v in registry.versions()}[version]
+    for tag in ("promoted", "reason", "against", "candidate.roc_auc", "champion.roc_auc"):
+        assert f"mlsys.gate.{tag}" in tags, tag
+    assert tags["mlsys.gate.promoted"] == "true"
+
+
+@pytest.mark.slow
+def test_a_promotion_killed_at_any_write_leaves_the_old_or_a_recorded_champion(
+    small_leads_csv: Path, tmp_path: Path
+) -> None:
+    uri = f"sqlite:///{tmp_path / 'db' / 'mlflow.db'}"
+    name = _unique()
+    quick = "tracker.log_model=false"
+    weak = ["model=random_forest", "model.n_estimators=1", "model.max_depth=1", quick]
+    first = _train(uri, name, small_leads_csv, tmp_path / "champion", weak)
+    assert first.gate is not None
+    assert first.gate.promoted
+    champion = str(first.gate.version)
+    # A better model, tracked but not offered; copies of it are offered by run directory.
+    better = _train(
+        uri, name, small_leads_csv, tmp_path / "better", ["model=logreg", quick, "registry=none"]
+    )
+    config = OmegaConf.load(better.output_dir / "config.yaml")
+    config.registry = OmegaConf.load(first.output_dir / "config.yaml").registry
+    write_text(better.output_dir / "config.yaml", OmegaConf.to_yaml(config))
+    client = MlflowClient(tracking_uri=uri)
+    experiment = client.get_experiment_by_name(name)
+    assert experiment is not None
+    registry = MlflowRegistry(name, uri=uri)
+
+    def offer(label: str, kill_before: int) -> tuple[subprocess.CompletedProcess[str], Path, str]:
+        run_dir = _tracked_copy(
+            client, better.output_dir, experiment.experiment_id, tmp_path / label
+        )
+        done = _offer_and_die(run_dir, kill_before)
+        run_id = json.loads((run_dir / "metadata.json").read_text())["tracking_run_id"]
+        versions = [v.version for v in registry.versions() if v.run_id == run_id]
+        return done, run_dir, versions[0] if versions else ""
+
+    # Once without dying: how many writes a promotion makes, and the champion it leaves.
+    done, run_dir, version = offer("whole", 0)
+    assert done.returncode == 0, done.stderr
+    writes = int(done.stdout.split()[-1])
+    assert writes >= 6  # version, challenger, decision tags, champion's note, gate.json, aliases
+    assert registry.get_alias(CHAMPION) == version
+    _assert_recorded(registry, version, run_dir)
+
+    registry.set_alias(CHAMPION, champion)  # the weak one again: each offer below would win
+    for kill_before in range(1, writes + 1):
+        done, run_dir, version = offer(f"killed-before-write-{kill_before}", kill_before)
+        assert done.returncode == -signal.SIGKILL, done.stderr
+        assert registry.get_alias(CHAMPION) == champion, kill_before
+    # Killed just before the champion alias would have moved: everything else is recorded.
+    _assert_recorded(registry, version, run_dir)
