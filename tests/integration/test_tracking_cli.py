@@ -150,7 +150,13 @@ def test_runs_starting_together_on_a_new_postgresql_store_are_all_tracked(
     """MLflow creates its tables on first use; four runs doing it at once used to collide."""
     uri = fresh_postgres_store
     name = f"init{uuid.uuid4().hex[:6]}"
-    common = [f"data.path={small_leads_csv}", "model=logreg", f"tracker.uri={uri}", f"name={name}"]
+    common = [
+        f"data.path={small_leads_csv}",
+        "model=logreg",
+        f"tracker.uri={uri}",
+        f"tracker.artifact_location={(tmp_path / 'artifacts').as_uri()}",
+        f"name={name}",
+    ]
     processes = [
         _popen(
             *common, "tracker.log_model=false", *FAST_REPORT, f"hydra.run.dir={tmp_path / str(i)}"
