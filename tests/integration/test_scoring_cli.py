@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import subprocess
@@ -151,6 +152,51 @@ def test_predict_bad_input_exits_2_with_one_message_and_no_output(
     assert expected in done.stderr
     assert "Traceback" not in done.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.csv"]
+
+
+@pytest.mark.parametrize("kind", ["random bytes", "gzip named .csv", "parquet named .csv"])
+def test_predict_binary_input_is_one_error_line(
+    tracked: Tracked, small_leads_csv: Path, tmp_path: Path, kind: str
+) -> None:
+    data = tmp_path / "in.csv"
+    if kind == "random bytes":
+        data.write_bytes(b"lead_id,industry\n" + np.random.default_rng(0).bytes(5000))
+    elif kind == "gzip named .csv":
+        data.write_bytes(gzip.compress(small_leads_csv.read_bytes()))
+    else:
+        pd.read_csv(small_leads_csv).head(50).to_parquet(data)
+
+    done = _run(
+        "mlsys.predict", str(data), "-o", str(tmp_path / "s.csv"), "--model", str(tracked.run_dir)
+    )
+
+    assert done.returncode == 2, done.stderr
+    (line,) = done.stderr.splitlines()  # no "Exception ignored", no raw bytes
+    assert line.startswith(f"error: input: '{data}' is not a CSV text file: ")
+    assert "Fix: " in line
+    assert line.isprintable()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.csv"]
+
+
+def test_predict_removes_temporaries_that_killed_runs_left(
+    tracked: Tracked, small_leads_csv: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "scores.csv"
+    ended = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                           capture_output=True, text=True, check=True)  # fmt: skip
+    stale = tmp_path / f".scores.csv.{int(ended.stdout)}.tmp"  # its writer is gone
+    alive = tmp_path / f".scores.csv.{os.getpid()}.tmp"  # a writer still at work
+    for path in (stale, alive):
+        path.write_text("lead_id,probability\n17,0.")
+
+    done = _run(
+        "mlsys.predict", str(small_leads_csv), "-o", str(out), "--model", str(tracked.run_dir)
+    )
+
+    assert done.returncode == 0, done.stderr
+    assert not stale.exists()
+    assert alive.exists()
+    assert len(pd.read_csv(out)) == 3000
 
 
 def test_evaluate_writes_the_report_for_a_run(

@@ -10,6 +10,7 @@ the input.
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -67,6 +68,16 @@ _COMPRESSION = {".gz": "gzip", ".bz2": "bz2", ".zst": "zstd"}
 #: Arrow parses this many bytes at a time, and reads a few blocks ahead: larger blocks buy no
 #: speed but hold more memory. Chunks are assembled from these blocks.
 _BLOCK_BYTES = 256 << 10
+#: Bytes read from the start of a CSV to tell text from a binary file before Arrow parses it.
+_SNIFF_BYTES = 64 << 10
+#: Files that are often given a .csv name by mistake: their first bytes, and what to do.
+_MAGIC = (
+    (b"\x1f\x8b", "gzip-compressed", "name it .csv.gz (it is read as compressed CSV)"),
+    (b"PAR1", "a Parquet file", "name it .parquet"),
+    (b"PK\x03\x04", "a ZIP archive (an Excel workbook?)", "export the sheet as UTF-8 CSV"),
+    (b"BZh", "bzip2-compressed", "name it .csv.bz2"),
+    (b"\x28\xb5\x2f\xfd", "zstd-compressed", "name it .csv.zst"),
+)
 
 
 @dataclass(frozen=True)
@@ -181,6 +192,7 @@ class CsvReader:
         self._raw: pa.NativeFile | None = None
         self._position = 0
         self.block = _BLOCK_BYTES
+        self._check_text()
         self.columns = self._header()
         self.types: dict[str, pa.DataType] = {c: pa.string() for c in self.columns}
 
@@ -205,6 +217,17 @@ class CsvReader:
             yield pa.CompressedInputStream(raw, codec) if codec else raw
         finally:
             raw.close()
+
+    def _check_text(self) -> None:
+        """Refuse a binary file before Arrow parses it (it would echo undecodable bytes)."""
+        try:
+            with self._stream() as stream:
+                head = stream.read(_SNIFF_BYTES)
+        except (pa.ArrowInvalid, OSError) as exc:  # a corrupt .gz, .bz2 or .zst
+            raise self._unreadable(exc) from exc
+        problem = _binary(head)
+        if problem:
+            raise DataError(f"{self.what}: '{self.path}' is not a CSV text file: {problem}.")
 
     def _header(self) -> list[str]:
         # The header comes with the first block; a small one keeps opening cheap. A header
@@ -300,9 +323,12 @@ class CsvReader:
             raise self._unreadable(exc) from exc
 
     def _unreadable(self, exc: Exception) -> DataError:
+        # Arrow quotes the offending line; a binary one would put raw bytes on the terminal.
+        reason = re.sub(r"(got \d+): .*", r"\1", str(exc), flags=re.DOTALL)
+        reason = "".join(c if c.isprintable() else "?" for c in reason)
         return DataError(
             f"{self.what}: '{self.path}' cannot be read as CSV with separator {self.sep!r} "
-            f"({exc}). Fix: re-save it as UTF-8 CSV, or pass the right --sep."
+            f"({reason}). Fix: re-save it as UTF-8 CSV, or pass the right --sep."
         )
 
     def _chunk(
@@ -328,6 +354,23 @@ class CsvReader:
         rows = numbering.next(table.num_rows)
         until = None if last or not len(rows) else int(rows[-1])
         return Chunk(table=table, rows=rows, malformed=numbering.release(until))
+
+
+def _binary(head: bytes) -> str:
+    """What makes the first bytes of a file binary rather than CSV text ('' for text)."""
+    for magic, kind, fix in _MAGIC:
+        if head.startswith(magic):
+            return f"it is {kind}. Fix: {fix}"
+    fix = "Fix: re-save it as UTF-8 CSV, or pass a Parquet file (.parquet)"
+    nul = head.find(b"\0")
+    if nul >= 0:
+        return f"it holds binary data (byte {nul} is NUL). {fix}"
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if exc.start < len(head) - 3:  # not a character cut in two at the end of the sample
+            return f"byte {exc.start} is not UTF-8 text. {fix}"
+    return ""
 
 
 class _RowNumbering:

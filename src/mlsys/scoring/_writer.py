@@ -1,8 +1,9 @@
 """Write tables chunk by chunk to CSV or Parquet, atomically.
 
-Rows go to a hidden temporary file beside the target (``.<name>.<pid>.tmp``); only
-:meth:`TableWriter.commit` renames it into place, so a run that fails or is killed never leaves
-a half-written file under the name a downstream job waits for.
+Rows go to a hidden temporary file beside the target (``.<name>.<pid>.tmp``, see
+:func:`mlsys.files.temporary_name`); only :meth:`TableWriter.commit` renames it into place, so a
+run that fails or is killed never leaves a half-written file under the name a downstream job
+waits for. A killed run's temporary is removed by the next writer of the same file.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import pyarrow.csv as pcsv
 import pyarrow.parquet as pq
 
 from mlsys.errors import DataError
+from mlsys.files import output_error, remove_stale_temporaries, temporary_name
 
 __all__ = ["TableWriter", "output_format"]
 
@@ -62,9 +64,11 @@ class TableWriter:
         self.schema = schema
         self.format = output_format(path, what=what)
         self.rows = 0
-        self.tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        self.what = what
+        self.tmp = temporary_name(path)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
+            remove_stale_temporaries(path)
             if self.format == "parquet":
                 # Dictionary-encoding every column costs 3x the write time on unique values.
                 self._writer: pq.ParquetWriter | pcsv.CSVWriter = pq.ParquetWriter(
@@ -75,7 +79,7 @@ class TableWriter:
                     str(self.tmp), schema, write_options=pcsv.WriteOptions(quoting_style="needed")
                 )
         except OSError as exc:
-            raise DataError(f"{what}: cannot write '{path}' ({exc}).") from exc
+            raise output_error(path, exc, what) from exc
         self._open = True
 
     def write(self, table: pa.Table) -> None:
@@ -83,19 +87,26 @@ class TableWriter:
         if table.num_rows:
             if table.schema != self.schema:
                 table = table.cast(self.schema)
-            self._writer.write_table(table)
+            try:
+                self._writer.write_table(table)
+            except OSError as exc:  # a full disk
+                raise output_error(self.path, exc, self.what) from exc
             self.rows += table.num_rows
 
     def commit(self) -> Path:
         """Finish the file and move it to its final name."""
-        self._close()
-        os.replace(self.tmp, self.path)
+        try:
+            self._close()
+            os.replace(self.tmp, self.path)
+        except OSError as exc:
+            raise output_error(self.path, exc, self.what) from exc
         return self.path
 
     def abort(self) -> None:
         """Drop the temporary file; the target (if any) is left as it was."""
-        self._close()
-        with contextlib.suppress(FileNotFoundError):
+        with contextlib.suppress(OSError):  # a full disk cannot flush what is left
+            self._close()
+        with contextlib.suppress(OSError):
             self.tmp.unlink()
 
     def _close(self) -> None:

@@ -113,6 +113,8 @@ def test_an_unreachable_server_fails_fast_with_the_fix() -> None:
 
 
 def test_the_password_of_a_store_uri_is_not_printed() -> None:
-    from mlsys.scoring._resolve import _redact
+    from mlsys.tracking import redact_uri
 
-    assert _redact("postgresql://me:s3cret@db:5432/mlflow") == "postgresql://me:***@db:5432/mlflow"
+    assert (
+        redact_uri("postgresql://me:s3cret@db:5432/mlflow") == "postgresql://me:***@db:5432/mlflow"
+    )
