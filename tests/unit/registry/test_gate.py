@@ -7,6 +7,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import pandas as pd
 import pytest
 
 from mlsys.calibration import SigmoidCalibrator
@@ -16,7 +18,8 @@ from mlsys.features import NoRebalance, TabularFeatures
 from mlsys.models import LogisticRegressionModel
 from mlsys.pipeline import TrainingPipeline, TrainingResult
 from mlsys.registry import CHAMPION, Candidate, ChampionGate, GateDecision, InMemoryRegistry
-from mlsys.split import TimeSplitter
+from mlsys.split import RandomSplitter, TimeSplitter
+from mlsys.tracking import RunRecord
 
 pytestmark = pytest.mark.unit
 
@@ -357,3 +360,39 @@ def test_the_decision_is_recorded_before_the_champion_alias_moves(
     tags = {v.version: v.tags for v in registry.versions()}
     assert tags["2"]["mlsys.gate.promoted"] == "true"
     assert tags["1"]["mlsys.gate.challenged_by.v2"].startswith("lost: ")
+
+
+def test_a_model_trained_on_noise_is_not_promoted_as_the_first_model(tmp_path: Path) -> None:
+    """End to end: a feature that says nothing, a model that scores every lead the same."""
+
+    class Tracked:
+        required = True
+
+        def prepare(self) -> None:
+            pass
+
+        def log_run(self, record: RunRecord) -> str:
+            return "run-1"
+
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"constant": 1.0, "converted": rng.integers(0, 2, 2000)})
+    registry = InMemoryRegistry()
+    result = TrainingPipeline(
+        data=FrameSource(frame, target="converted"),
+        splitter=RandomSplitter(seed=0),
+        features=TabularFeatures(),
+        imbalance=NoRebalance(),
+        model=LogisticRegressionModel(),
+        calibrator=SigmoidCalibrator(),
+        evaluator=Evaluator(report=ReportOptions(enabled=False)),
+        output_dir=tmp_path,
+        tracker=Tracked(),
+        registry=ChampionGate(registry),
+    ).run()
+
+    assert result.validation_metrics["roc_auc"] == 0.5
+    assert result.gate is not None
+    assert not result.gate.promoted
+    assert "validation roc_auc 0.5000 is no better than chance" in result.gate.reason
+    assert registry.get_alias(CHAMPION) is None
+    assert json.loads((tmp_path / "gate.json").read_text())["promoted"] is False
