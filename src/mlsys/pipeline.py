@@ -641,7 +641,7 @@ class TrainingPipeline:
             try:
                 return self.tracker.log_run(record), None
             except Exception as exc:
-                return None, self._tracking_failed(exc, "recording the run in")
+                return None, self._tracking_failed(exc, "recording the run in the tracking store")
 
 
 def _interval_metrics(report: ReportArtifacts | None) -> dict[str, float]:

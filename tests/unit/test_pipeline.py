@@ -364,3 +364,54 @@ def test_a_failed_offer_leaves_the_run_id_on_disk_to_offer_again(
     with pytest.raises(TrackingError, match="waited 600 s"):
         pipeline.run()
     assert json.loads((tmp_path / "metadata.json").read_text())["tracking_run_id"] == "run-42"
+
+
+class _LostStore:
+    """A store that takes the up-front check, then fails to record the run."""
+
+    tracking_uri = "postgresql://mlflow@db.internal:5432/mlflow"
+
+    def __init__(self, required: bool) -> None:
+        self.required = required
+
+    def prepare(self) -> None:
+        pass
+
+    def log_run(self, record: object) -> str:
+        raise RuntimeError("server closed the connection unexpectedly")
+
+
+def test_a_run_that_cannot_be_recorded_fails_when_tracking_is_required(
+    leads_overrides: list[str], tmp_path: Path
+) -> None:
+    from mlsys.errors import TrackingError
+
+    pipeline = build_pipeline(compose_config([*leads_overrides, "model=logreg"]), tmp_path)
+    pipeline.tracker = _LostStore(required=True)
+
+    with pytest.raises(TrackingError) as raised:
+        pipeline.run()
+
+    assert str(raised.value).startswith(
+        "tracker: recording the run in the tracking store "
+        "postgresql://mlflow@db.internal:5432/mlflow failed (RuntimeError: server closed"
+    )
+    assert "tracker.required=false" in str(raised.value)
+    for name in ARTIFACTS:  # written before tracking: the run directory is complete
+        assert (tmp_path / name).is_file(), name
+
+
+def test_optional_tracking_keeps_an_unrecorded_run_and_says_so(
+    leads_overrides: list[str], tmp_path: Path
+) -> None:
+    pipeline = build_pipeline(compose_config([*leads_overrides, "model=logreg"]), tmp_path)
+    pipeline.tracker = _LostStore(required=False)
+
+    result = pipeline.run()
+
+    assert result.run_id is None
+    assert result.untracked is not None
+    assert result.untracked.startswith("this run is NOT tracked: recording the run in the ")
+    assert "tracker.required=false made tracking optional" in result.untracked
+    metadata = json.loads((tmp_path / "metadata.json").read_text())
+    assert metadata["untracked"] == result.untracked
