@@ -115,6 +115,17 @@ def test_predict_fails_fast_on_a_store_that_is_down(
     assert not out.exists()
 
 
+@pytest.mark.parametrize("kind", ["http", "postgresql"])
+def test_the_registry_cli_fails_fast_on_a_store_that_is_down(kind: str, closed_port: int) -> None:
+    uri = _down(kind, closed_port)
+
+    done = _cli("mlsys.registry", "--uri", uri, "list", timeout=60)
+
+    error = _one_error(done)
+    assert "--uri: " in error
+    assert uri in error
+
+
 def test_optional_tracking_says_last_that_the_run_is_not_tracked(
     closed_port: int, small_leads_csv: Path, tmp_path: Path
 ) -> None:
