@@ -205,12 +205,7 @@ class TrainingPipeline:
     def _run(self) -> TrainingResult:
         started = datetime.now(UTC)
         timer = _Timer()
-        # Fresh, unfitted copies: a second run() never refits the bundle of an earlier result.
-        self.features = clone(self.features)
-        self.model = clone(self.model)
-        self.calibrator = clone(self.calibrator)
-        untracked = self._prepare_tracking()  # a store that is down fails the run in seconds
-        writable_directory(self.output_dir)
+        untracked = self._start()
 
         with timer.stage("load"):
             dataset = self.data.load()
@@ -327,26 +322,40 @@ class TrainingPipeline:
             untracked=untracked,
         )
 
-    def _prepare_tracking(self) -> str | None:
-        """Check the tracking store before any work; return why the run goes untracked, if so.
+    def _start(self) -> str | None:
+        """Checks before any work; returns why the run goes untracked, if it does.
+
+        A tracking store that is down fails the run in seconds (tracking required) instead of
+        after training; a run directory that cannot be written fails it too.
 
         Raises:
             TrackingError: The store cannot record runs and tracking is required.
+            OutputError: The run directory cannot be written.
         """
+        # Fresh, unfitted copies: a second run() never refits the bundle of an earlier result.
+        self.features = clone(self.features)
+        self.model = clone(self.model)
+        self.calibrator = clone(self.calibrator)
+        untracked = None
         try:
             self.tracker.prepare()
         except Exception as exc:
-            return self._tracking_failed(exc, "checking the tracking store")
-        return None
+            untracked = self._tracking_failed(exc, "checking the tracking store", trained=False)
+        writable_directory(self.output_dir)
+        return untracked
 
-    def _tracking_failed(self, exc: Exception, doing: str) -> str:
-        """Raise when tracking is required; else log loudly and return what the CLI says last."""
+    def _tracking_failed(self, exc: Exception, doing: str, *, trained: bool) -> str:
+        """Raise when tracking is required; else log loudly and return what the CLI says last.
+
+        ``trained``: the run directory is complete (the failure came after the work).
+        """
         uri = getattr(self.tracker, "tracking_uri", None)
         where = f" {redact_uri(uri)}" if isinstance(uri, str) else ""
         if self.tracker.required:
+            kept = f"The run directory {self.output_dir} is complete. " if trained else ""
             off = (
-                "To train without the store: tracker.required=false (the run says it is not "
-                "tracked) or tracker=none registry=none."
+                f"{kept}To train without the store: tracker.required=false (the run says it is "
+                "not tracked) or tracker=none registry=none."
             )
             if isinstance(exc, MlsysError):
                 raise type(exc)(f"{exc} {off}") from exc
@@ -641,7 +650,9 @@ class TrainingPipeline:
             try:
                 return self.tracker.log_run(record), None
             except Exception as exc:
-                return None, self._tracking_failed(exc, "recording the run in the tracking store")
+                return None, self._tracking_failed(
+                    exc, "recording the run in the tracking store", trained=True
+                )
 
 
 def _interval_metrics(report: ReportArtifacts | None) -> dict[str, float]:

@@ -373,26 +373,29 @@ class ChampionGate:
         gain = (champ - cand) if metric in LOWER_IS_BETTER else (cand - champ)
         if gain <= 0 or gain < self.min_improvement:
             return False, f"{metric} gain {gain:+.4f} below required {self.min_improvement:+.4f}"
+        failed = self._guard_rail_failure(candidate, champion)
+        if failed:
+            return False, failed
+        return True, f"{metric} gain {gain:+.4f} >= {self.min_improvement:+.4f}"
+
+    def _guard_rail_failure(
+        self, candidate: dict[str, float | None], champion: dict[str, float | None]
+    ) -> str:
+        """The first guard rail the candidate breaks or that cannot be checked, or ''."""
         for name, allowed in self.max_drop.items():
             c, h = candidate.get(name), champion.get(name)
             if c is None or h is None:
-                return (
-                    False,
-                    f"guard rail: {name} undefined on the holdout, so max_drop cannot hold",
-                )
+                return f"guard rail: {name} undefined on the holdout, so max_drop cannot hold"
             drop = (c - h) if name in LOWER_IS_BETTER else (h - c)
             if drop > allowed:
-                return False, f"guard rail: {name} worsens by {drop:.4f} (> {allowed})"
+                return f"guard rail: {name} worsens by {drop:.4f} (> {allowed})"
         for name, bound in self.max_value.items():
             value = candidate.get(name)
             if value is None:
-                return (
-                    False,
-                    f"guard rail: {name} undefined on the holdout, so max_value cannot hold",
-                )
+                return f"guard rail: {name} undefined on the holdout, so max_value cannot hold"
             if value > bound:
-                return False, f"guard rail: {name} {value:.4f} above bound {bound}"
-        return True, f"{metric} gain {gain:+.4f} >= {self.min_improvement:+.4f}"
+                return f"guard rail: {name} {value:.4f} above bound {bound}"
+        return ""
 
     def _promote(self, version: str, previous: str | None) -> None:
         # Order matters for crash safety: the champion alias moves last, in one write.

@@ -26,6 +26,9 @@ class _Recorder:
     def __init__(self) -> None:
         self.records: list[RunRecord] = []
 
+    def prepare(self) -> None:
+        pass
+
     def log_run(self, record: RunRecord) -> str | None:
         self.records.append(record)
         return None
