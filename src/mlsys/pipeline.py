@@ -74,7 +74,8 @@ class TrainingResult:
         bundle: The fitted, calibrated model bundle.
         run_id: The tracker's id for the run, if it keeps one.
         gate: The champion gate's decision, when a registry is configured.
-        warnings: What the run warned about that a person should read (a leaky feature).
+        warnings: What the run warned about that a person should read: the data set's
+            warnings (unlabelled rows, repeated ids, ...), then any feature that looks leaky.
     """
 
     metrics: dict[str, Any]
@@ -214,7 +215,7 @@ class TrainingPipeline:
             splits = self.splitter.split(dataset)
             log.info("Split sizes: %s", splits.sizes())
         parts = {name: _rows(dataset, idx) for name, idx in splits.items()}
-        warnings = self._check_leakage(*parts["train"])
+        warnings = [*dataset.warnings, *self._check_leakage(*parts["train"])]
 
         with timer.stage("features"):
             self.features.fit(parts["train"][0], parts["train"][1])

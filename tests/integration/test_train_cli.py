@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from tests.conftest import FAST_MODEL_OVERRIDES, NO_TRACKING, REPO_ROOT
@@ -136,6 +138,65 @@ def test_bad_input_fails_with_one_clear_message(
     assert done.returncode == code, output
     assert expected in output
     assert "Traceback" not in output
+
+
+BAD_FILES = {
+    "repeated_column": (b"a,b,a,y\n1,2,3,1\n4,5,6,0\n", "has repeated column names ('a' in"),
+    "unnamed_column": (b",a,y\n0,1,1\n1,2,0\n", "column(s) [1] of"),
+    "infinity": (b"a,y\n1,1\ninf,0\n3,0\n", "column 'a' has 1 value(s) that are not a finite"),
+    "gzip_named_csv": (gzip.compress(b"a,y\n1,1\n2,0\n"), "is a gzip-compressed file"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_FILES))
+def test_a_bad_training_file_exits_2_with_one_error_line(case: str, tmp_path: Path) -> None:
+    content, expected = BAD_FILES[case]
+    path = tmp_path / "data.csv"
+    path.write_bytes(content)
+
+    done = run_cli(
+        "data=csv", f"data.path={path}", "data.target=y", f"hydra.run.dir={tmp_path / 'run'}"
+    )
+
+    assert done.returncode == 2, done.stderr
+    (error,) = [line for line in done.stderr.splitlines() if line.startswith("error:")]
+    assert expected in error
+    assert "Fix:" in error
+    assert "Traceback" not in done.stderr
+
+
+def test_data_warnings_are_repeated_under_the_summary(
+    small_leads_csv: Path, tmp_path: Path
+) -> None:
+    frame = pd.read_csv(small_leads_csv, dtype={"employees": str})
+    frame.loc[[3, 40], "employees"] = "?"  # a numeric column read as text
+    frame["notes"] = None  # a column without a value
+    frame.loc[7, "lead_id"] = frame.loc[8, "lead_id"]  # a repeated id
+    frame.loc[9, "lead_id"] = None  # a blank id
+    path = tmp_path / "leads.csv"
+    frame.to_csv(path, index=False)
+
+    done = run_cli(
+        f"data.path={path}",
+        "model=logreg",
+        *NO_TRACKING,
+        "evaluation.report.enabled=false",
+        f"hydra.run.dir={tmp_path / 'run'}",
+    )
+
+    assert done.returncode == 0, done.stderr
+    summary = done.stdout[done.stdout.index("Artifacts:") :]
+    warnings = [line for line in summary.splitlines() if line.startswith("warning: ")]
+    assert len(warnings) == 4, summary
+    for expected in (
+        "column(s) ['notes'] of",
+        "1 of 3000 rows of",
+        "repeats 1 id on 2 rows",
+        "column 'employees' holds numbers except for 2 of ",
+    ):
+        assert any(expected in w for w in warnings), (expected, warnings)
+    metadata = json.loads((tmp_path / "run" / "metadata.json").read_text())
+    assert [f"warning: {w}" for w in metadata["warnings"]] == warnings
 
 
 def test_mlsys_errors_exit_2_and_name_the_fix(tmp_path: Path) -> None:

@@ -28,10 +28,13 @@ PUBLIC_API: dict[str, list[str]] = {
         "DataSource",
         "Dataset",
         "FeatureSchema",
+        "FileFormat",
         "FrameSource",
+        "check_file_format",
         "coerce_features",
         "file_sha256",
         "generate_leads",
+        "sniff_format",
         "write_leads",
     ],
     "mlsys.split": [
