@@ -53,7 +53,7 @@ def _kind_error(kind: str, value: Any) -> str | None:
         except OverflowError:  # an integer literal too large for a float
             finite = False
         if not finite:
-            return "expected a finite number"
+            return "not a finite number; send a number, or null if unknown"
         return None
     if kind == "boolean":
         return (
