@@ -7,7 +7,6 @@ request schema is the served model's own: :func:`document_model` rewrites it on 
 
 from __future__ import annotations
 
-import sys
 from typing import TYPE_CHECKING, Annotated
 
 import msgspec
@@ -21,6 +20,8 @@ from litestar.openapi.spec import (
     SecurityScheme,
 )
 from litestar.openapi.spec.enums import OpenAPIType
+
+from mlsys.serving._validation import LARGEST_NUMBER
 
 if TYPE_CHECKING:
     from litestar.openapi.spec import OpenAPI
@@ -120,10 +121,8 @@ def errors(*statuses: int) -> dict[int, ResponseSpec]:
 
 def _record_schema(schema: FeatureSchema) -> Schema:
     """One lead: every feature column, typed as the validator checks it."""
-    # A JSON number too large for a float would be refused as not finite; say so in the schema.
-    number = Schema(
-        type=OpenAPIType.NUMBER, minimum=-sys.float_info.max, maximum=sys.float_info.max
-    )
+    # A JSON number too large for a float is refused as not finite; say so in the schema.
+    number = Schema(type=OpenAPIType.NUMBER, minimum=-LARGEST_NUMBER, maximum=LARGEST_NUMBER)
     types = {
         "numeric": number,
         "boolean": Schema(type=OpenAPIType.BOOLEAN),

@@ -11,17 +11,30 @@ from __future__ import annotations
 
 import itertools
 import math
+import sys
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 import numpy as np
 
 from mlsys.data import FeatureSchema
 
-__all__ = ["MAX_REPORTED_ERRORS", "FieldError", "RecordValidator", "ValidationFailed"]
+__all__ = [
+    "LARGEST_NUMBER",
+    "MAX_REPORTED_ERRORS",
+    "FieldError",
+    "RecordValidator",
+    "ValidationFailed",
+]
 
 #: Field errors listed in one 422 answer; the answer also carries the total count.
 MAX_REPORTED_ERRORS = 20
+#: Largest magnitude of a numeric field, the largest float (the OpenAPI ``maximum``).
+LARGEST_NUMBER = sys.float_info.max
+# The same bound read as the decimal the OpenAPI document writes (1.7976931348623157e+308), for
+# integer literals, which JSON Schema validators compare with it exactly.
+_LARGEST_INTEGER = int(Decimal(repr(LARGEST_NUMBER)))
 #: Longest field name echoed back in an error (a client's key may be megabytes long).
 _MAX_NAME_CHARS = 100
 
@@ -66,11 +79,12 @@ def _kind_error(kind: str, value: Any) -> str | None:
     if kind == "numeric":
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             return f"expected a number or null, got {type(value).__name__}"
-        try:
-            finite = math.isfinite(value)
-        except OverflowError:  # an integer literal too large for a float
-            finite = False
-        if not finite:
+        if isinstance(value, int):
+            # Exactly: an integer literal a little beyond the bound would round to the float.
+            out_of_range = abs(value) > _LARGEST_INTEGER
+        else:
+            out_of_range = not math.isfinite(value)
+        if out_of_range:
             return "not a finite number; send a number, or null if unknown"
         return None
     if kind == "boolean":

@@ -6,8 +6,10 @@ import io
 import json
 import logging
 import math
+import sys
 import threading
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -266,6 +268,25 @@ def test_validator_rejects_non_finite_numbers(bundles: dict[str, Path]) -> None:
     assert [(e.field, e.message) for e in errors] == [
         ("employees", "not a finite number; send a number, or null if unknown")
     ]
+
+
+@pytest.mark.parametrize("sign", [1, -1])
+def test_validator_bounds_numbers_exactly_as_the_openapi_document(
+    client: TestClient[Any], records: list[Any], sign: int
+) -> None:
+    """An integer just beyond the documented bound is refused, though it rounds to a float."""
+    spec = client.get("/schema/openapi.json").json()
+    employees = spec["components"]["schemas"]["LeadRecord"]["properties"]["employees"]
+    bound = employees["oneOf"][0]["maximum"]
+    assert bound == sys.float_info.max
+    edge = int(Decimal(repr(bound)))  # the bound as the document's decimal, read exactly
+    assert float(edge + 1) == bound  # a float parser could not tell the two apart
+    for value, status in ((edge, 200), (edge + 1, 422), (bound, 200)):
+        body = json.dumps(dict(records[0], employees=None)).replace(
+            '"employees": null', f'"employees": {sign * value!r}'
+        )
+        response = _post(client, "/predict", body.encode())
+        assert response.status_code == status, (value, response.text)
 
 
 def test_no_request_gets_a_5xx(client: TestClient[Any], records: list[Any]) -> None:
