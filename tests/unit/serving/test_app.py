@@ -391,19 +391,32 @@ def test_a_422_lists_the_first_20_problems_and_counts_them_all(
 ) -> None:
     from mlsys.serving import MAX_REPORTED_ERRORS
 
-    flood = dict(records[0], **{f"unknown_{i}": 1 for i in range(100_000)})
-    flood.pop("region")
-    body = flood if path == "/predict" else [flood, flood]
+    many = dict(records[0], **{f"unknown_{i}": 1 for i in range(1_000)})
+    many.pop("region")
+    body = many if path == "/predict" else [many, many]
     response = client.post(path, json=body)
     assert response.status_code == 422
     answer = response.json()
-    per_record = 100_000 + 1  # the unknown keys and the missing region
+    per_record = 1_000 + 1  # the unknown keys and the missing region
     total = per_record * (1 if path == "/predict" else 2)
     assert answer["error_count"] == total
     assert len(answer["errors"]) == MAX_REPORTED_ERRORS == 20
     assert answer["detail"] == f"invalid request: {total} problems, the first 20 listed"
     assert answer["errors"][0]["field"] == "unknown_0"
     assert len(response.content) < 5_000
+
+
+@pytest.mark.parametrize("path", ["/predict", "/predict/batch"])
+def test_a_flood_of_fields_is_refused_with_413_before_it_is_decoded(
+    client: TestClient[Any], records: list[Any], path: str
+) -> None:
+    """500,000 unknown keys: no valid request has that many, and decoding them stalls."""
+    flood = dict(records[0], **{f"k{i}": 1 for i in range(500_000)})
+    response = client.post(path, json=flood if path == "/predict" else [flood])
+    assert response.status_code == 413
+    detail = response.json()["detail"]
+    assert detail.startswith("body has at least 500015 fields")
+    assert "send only the fields in the LeadRecord schema" in detail
 
 
 @pytest.mark.parametrize("path", ["/predict", "/predict/batch"])
@@ -420,13 +433,13 @@ def test_a_large_body_is_validated_off_the_event_loop(
     validate = RecordValidator.validate
 
     def parked(self: RecordValidator, batch: list[Any]) -> list[dict[str, Any]]:
-        if len(batch[0]) > 1_000:  # the large body: hold its validation until /health answered
+        if "padding" in batch[0]:  # the large body: hold its validation until /health answered
             entered.set()
             release.wait(timeout=20)
         return validate(self, batch)
 
     monkeypatch.setattr(RecordValidator, "validate", parked)
-    large = dict(records[0], **{f"unknown_{i}": i for i in range(20_000)})
+    large = dict(records[0], padding="x" * 200_000)  # an unknown field, in a 200 KB body
     order: list[tuple[str, int]] = []
     with _client(bundles["logreg"]) as c:
 
