@@ -31,7 +31,6 @@ from mlsys.calibration import Calibrator, NoCalibration
 from mlsys.data import Dataset, DataSource
 from mlsys.errors import DataError, MlsysError, ModelError, TrackingError
 from mlsys.evaluation import Evaluator, ReportArtifacts
-from mlsys.evaluation._worker import PlotWorker
 from mlsys.features import FeatureTransformer, Rebalancer, categorical_columns
 from mlsys.files import write_json as _write_json
 from mlsys.logs import bind, log_context
@@ -149,9 +148,6 @@ class TrainingPipeline:
         leakage_auc_warning: Warn when one feature alone separates the classes on the training
             split with at least this ROC-AUC (a sign it leaks the outcome).
         save_predictions: Write the test split's predictions as ``test_predictions.csv``.
-        plot_worker: A started plot worker that draws the report's PNGs in parallel with the
-            run (the CLI starts one before its imports); without one they are drawn in this
-            process.
     """
 
     def __init__(
@@ -173,7 +169,6 @@ class TrainingPipeline:
         overrides: list[str] | None = None,
         leakage_auc_warning: float = 0.95,
         save_predictions: bool = True,
-        plot_worker: PlotWorker | None = None,
     ) -> None:
         self.data = data
         self.splitter = splitter
@@ -192,7 +187,6 @@ class TrainingPipeline:
         self.overrides = overrides or []
         self.leakage_auc_warning = leakage_auc_warning
         self.save_predictions = save_predictions
-        self.plot_worker = plot_worker
 
     def run(self) -> TrainingResult:
         """Run every stage; returns the result after artifacts are written and tracked."""
@@ -360,10 +354,6 @@ class TrainingPipeline:
         options = self.evaluator.report
         if options.enabled and options.segment_column is not None:
             dataset.column(options.segment_column, purpose="evaluation.report.segment_column")
-        if options.enabled and options.plots and self.plot_worker is None:
-            from mlsys.evaluation._plots import prewarm
-
-            prewarm()
 
     def _report_stage(
         self,
@@ -413,7 +403,6 @@ class TrainingPipeline:
                     "git_sha": git_sha(),
                 },
                 evaluator=self.evaluator,
-                plot_worker=self.plot_worker,
             )
         except MlsysError:
             raise

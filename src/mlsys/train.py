@@ -34,25 +34,13 @@ __all__ = ["cli", "main", "summary_table"]
 
 log = logging.getLogger("mlsys.train")
 
-_SUMMARY_KEYS = (
-    "roc_auc",
-    "pr_auc",
-    "log_loss",
-    "brier",
-    "ece",
-    "precision_at_10pct",
-    "recall_at_10pct",
-    "lift_at_10pct",
-    "precision",
-    "recall",
-    "f1",
-)
-
 
 def summary_table(result: TrainingResult) -> str:
     """A short, aligned table of the headline test metrics."""
+    from mlsys.evaluation import HEADLINE_METRICS
+
     lines = [f"{'metric':<20}{'test':>10}{'validation':>12}"]
-    for key in _SUMMARY_KEYS:
+    for key in HEADLINE_METRICS:
         test, val = result.metrics.get(key), result.validation_metrics.get(key)
         lines.append(f"{key:<20}{_fmt(test):>10}{_fmt(val):>12}")
     lines.append(f"{'threshold':<20}{result.threshold:>10.4f}")
@@ -80,20 +68,15 @@ def main(cfg: DictConfig) -> float | list[float]:
     from hydra.core.hydra_config import HydraConfig
 
     from mlsys.config import build_pipeline
-    from mlsys.evaluation._worker import PlotWorker
 
     hydra_cfg = HydraConfig.get()
     output_dir = Path(hydra_cfg.runtime.output_dir)
     overrides = list(hydra_cfg.overrides.task)
     multirun = _in_multirun()
     tags = {"sweep_id": str(Path(hydra_cfg.sweep.dir).resolve())} if multirun else {}
-    # Started before build_pipeline imports the stack, so that it imports matplotlib on another
-    # core meanwhile. Sweep trials draw no plots (hparams_search presets turn them off).
-    plot_worker = None if multirun or not _draws_plots(cfg) else PlotWorker.start()
     try:
         pipeline = build_pipeline(cfg, output_dir=output_dir, overrides=overrides, tags=tags)
         _settle_heap()
-        pipeline.plot_worker = plot_worker
         if multirun:
             # Trials are tracked but not registered: the sweep offers only its best trial
             # (chosen on validation) to the champion gate when it ends.
@@ -105,9 +88,6 @@ def main(cfg: DictConfig) -> float | list[float]:
         log.error("%s", exc)
         print(f"\nerror: {exc}", file=sys.stderr)
         sys.exit(2)
-    finally:
-        if plot_worker is not None:
-            plot_worker.close()
     print(f"\n{summary_table(result)}\n\nArtifacts: {output_dir}")
     for warning in result.warnings:  # said during the run, among the log lines; said again here
         print(f"warning: {warning}")
@@ -118,11 +98,6 @@ def main(cfg: DictConfig) -> float | list[float]:
     if cfg.objectives:
         return _objectives(list(cfg.objectives), result)
     return result.objective
-
-
-def _draws_plots(cfg: DictConfig) -> bool:
-    report = cfg.get("evaluation", {}).get("report", {})
-    return bool(report.get("enabled", True) and report.get("plots", True))
 
 
 def _settle_heap() -> None:

@@ -77,6 +77,7 @@ PUBLIC_API: dict[str, list[str]] = {
         "SigmoidCalibrator",
     ],
     "mlsys.evaluation": [
+        "HEADLINE_METRICS",
         "PLOT_NAMES",
         "ConfidenceInterval",
         "EvaluationReport",

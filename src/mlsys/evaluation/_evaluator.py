@@ -40,6 +40,8 @@ class ThresholdPolicy:
         cost_fn: float = 5.0,
         target_precision: float = 0.5,
     ) -> None:
+        # Only stores its parameters, like every configurable component (the estimator
+        # contract: Hydra and sklearn.base.clone rebuild it from them); no logic to share.
         self.objective = objective
         self.cost_fp = cost_fp
         self.cost_fn = cost_fn
