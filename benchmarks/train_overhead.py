@@ -171,11 +171,10 @@ def main() -> None:
             "script's 0.2-0.27 s; (3) a single run exits without freeing every object once "
             "its threads, atexit handlers and streams are done, where the script spends "
             "about 0.35 s in interpreter teardown. The report (seven plots, the importance "
-            "chart, bootstrap intervals, report.html) costs about 0.3 s: its PNGs are drawn "
-            "by a helper process that imports matplotlib on the idle core while the run "
-            "imports its stack (docs/EVALUATION.md). The `--ref` row, when present, is the "
-            "default run of the commit before those changes, timed in the same loop. "
-            "These costs are fixed: they do not grow with the data or the model.\n\n"
+            "chart, bootstrap intervals, report.html) is drawn in the run's own process, "
+            "matplotlib's import included (docs/EVALUATION.md). The `--ref` row, when "
+            "present, is the default run of the commit before those changes, timed in the "
+            "same loop. These costs are fixed: they do not grow with the data or the model.\n\n"
             'Re-run: `make bench ARGS="--repeats 9 --ref d8a43c3 --write"`.\n\n'
         )
         target = ROOT / "docs" / "benchmarks" / "train_overhead.md"
