@@ -7,7 +7,7 @@ from pathlib import Path
 
 from mlsys.errors import DataError
 from mlsys.files import write_json
-from mlsys.registry._gate import Candidate, GateDecision
+from mlsys.registry._gate import Candidate, GateDecision, NoPromotion
 
 __all__ = ["offer_run"]
 
@@ -18,7 +18,9 @@ def offer_run(run_dir: Path) -> GateDecision | None:
     """Rebuild the run's candidate (bundle, holdout, metrics) and offer it to its registry.
 
     Uses the run's own resolved config: the same data file (checked against its sha256), the
-    same split indices, evaluator and registry. Writes ``gate.json`` into the run directory.
+    same split indices, evaluator and registry. Writes ``gate.json`` into the run directory,
+    unless the run was registered before and ``gate.json`` already records that decision.
+    Returns ``None`` when the run's config has ``registry=none``.
     """
     from mlsys._rundir import RunDir
     from mlsys.config import instantiate_component
@@ -27,6 +29,9 @@ def offer_run(run_dir: Path) -> GateDecision | None:
 
     run = RunDir.open(run_dir, purpose="offer")
     config = run.config
+    promoter = instantiate_component(config.registry, "registry")
+    if isinstance(promoter, NoPromotion):
+        return None
     run_id = run.metadata.get("tracking_run_id")
     if not run_id:
         raise DataError(
@@ -51,8 +56,8 @@ def offer_run(run_dir: Path) -> GateDecision | None:
         trained_until=period[0],
         holdout_from=period[1],
     )
-    promoter = instantiate_component(config.registry, "registry")
     decision: GateDecision | None = promoter.offer(candidate)
-    if decision is not None:
-        write_json(run_dir / "gate.json", decision.to_dict())
+    gate = run_dir / "gate.json"
+    if decision is not None and not (decision.already_registered and gate.exists()):
+        write_json(gate, decision.to_dict())
     return decision

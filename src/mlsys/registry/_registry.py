@@ -67,6 +67,10 @@ class ModelRegistry(Protocol):
         """Every version, oldest first."""
         ...
 
+    def version_of_run(self, run_id: str) -> str | None:
+        """The (oldest) version registered from a tracked run, or ``None``."""
+        ...
+
     def get_alias(self, alias: str) -> str | None:
         """The version an alias points at, or ``None``."""
         ...
@@ -118,6 +122,11 @@ class InMemoryRegistry:
                 )
                 for v in self._versions.values()
             ]
+
+    def version_of_run(self, run_id: str) -> str | None:
+        """The first version registered from ``run_id``."""
+        with self._lock:
+            return next((v for v, info in self._versions.items() if info.run_id == run_id), None)
 
     def get_alias(self, alias: str) -> str | None:
         """The version an alias points at."""
@@ -239,6 +248,13 @@ class MlflowRegistry:
             ),
             key=lambda v: int(v.version),
         )
+
+    def version_of_run(self, run_id: str) -> str | None:
+        """The oldest version registered from ``run_id``, or ``None`` (also with no model yet)."""
+        found = self._client().search_model_versions(
+            f"name = '{self.name}' AND run_id = '{run_id}'"
+        )
+        return min((str(v.version) for v in found), key=int, default=None)
 
     def get_alias(self, alias: str) -> str | None:
         """The version an alias points at, or ``None`` if unset (or no model yet)."""
