@@ -21,6 +21,7 @@ import difflib
 import inspect
 import logging
 import os
+import socket
 import types
 import typing
 from collections.abc import Mapping, Sequence
@@ -114,11 +115,20 @@ def register_configs() -> None:
     ConfigStore.instance().store(name="train_schema", node=TrainConfig)
     if not OmegaConf.has_resolver("project_root"):
         OmegaConf.register_resolver("project_root", _project_root_resolver)
+    if not OmegaConf.has_resolver("host_pid"):
+        # Cached like Hydra's ${now:}: a sweep's job configs (joblib workers too) get the
+        # value the sweep process resolved, not their own pid.
+        OmegaConf.register_resolver("host_pid", _host_pid_resolver, use_cache=True)
 
 
 def _project_root_resolver() -> str:
     """``${project_root:}``: the checkout holding ``conf/``, so paths work from any cwd."""
     return str(PROJECT_ROOT)
+
+
+def _host_pid_resolver() -> str:
+    """``${host_pid:}``: ``<host>-<pid>``, so directories of processes started together differ."""
+    return f"{socket.gethostname()}-{os.getpid()}"
 
 
 register_configs()
