@@ -216,7 +216,7 @@ class _StudySweeper(OptunaSweeperImpl):
         # Another process may still be finishing its last trials; summarise what is there.
         from mlsys.sweep._summary import summarize
 
-        summarize(study, Path(self.config.hydra.sweep.dir), directions)
+        summarize(study, Path(self.config.hydra.sweep.dir), directions, self._lock())
         if best is not None:
             self._offer(best)
 
