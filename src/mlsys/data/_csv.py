@@ -5,12 +5,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import numpy as np
 import pandas as pd
 from pandas.api import types as ptypes
+from pydantic import Field
 
+from mlsys._params import check_instance
 from mlsys.data._dataset import ColumnKind, Dataset, FeatureSchema
 from mlsys.data._formats import check_file_format
 from mlsys.errors import DataError, SchemaError
@@ -27,6 +29,7 @@ _COMPRESSED = {"gzip": (".gz",), "bzip2": (".bz2",), "xz": (".xz",), "zip": (".z
 #: A text column whose non-missing values are numbers but for at most this share is almost
 #: always a numeric column with a few odd markers ("?", "unknown"): it gets a warning.
 _STRAY_TEXT_SHARE = 0.05
+Text = Annotated[str, Field(min_length=1)]
 
 
 class CsvSource:
@@ -59,12 +62,12 @@ class CsvSource:
 
     def __init__(
         self,
-        path: str,
-        target: str,
+        path: Text,
+        target: Text,
         positive_label: str | int | bool = "1",
-        name: str | None = None,
-        sep: str = ",",
-        id_column: str | None = None,
+        name: Text | None = None,
+        sep: Annotated[str, Field(min_length=1, description="a separator, e.g. ',' or ';'")] = ",",
+        id_column: Text | None = None,
         date_columns: Sequence[str] = (),
         non_feature_columns: Sequence[str] = (),
         drop_columns: Sequence[str] = (),
@@ -96,6 +99,7 @@ class CsvSource:
     def load(self) -> Dataset:
         """Read, validate and type the file."""
         self._warnings = []
+        check_instance(self, "data")
         path = self._resolve_path()
         return self.from_frame(
             self._read(path), path=path, sha256=file_sha256(path), warnings=self._warnings

@@ -15,11 +15,13 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import numpy as np
 import pandas as pd
+from pydantic import Field
 
+from mlsys._params import Seed, check_instance
 from mlsys.errors import ConfigError, DataError, SchemaError
 from mlsys.evaluation._bootstrap import ConfidenceInterval, bootstrap_intervals
 from mlsys.evaluation._curves import gains_table
@@ -72,45 +74,23 @@ class ReportOptions:
 
     enabled: bool = True
     plots: bool = True
-    bootstrap: int = 200
-    confidence: float = 0.95
-    seed: int = 0
-    segment_column: str | None = None
-    max_segments: int = 12
-    min_positives: int = 10
-    min_negatives: int = 10
+    bootstrap: Annotated[int, Field(ge=0)] = 200
+    confidence: Annotated[float, Field(gt=0, lt=1)] = 0.95
+    seed: Seed = 0
+    segment_column: Annotated[str, Field(min_length=1)] | None = None
+    max_segments: Annotated[int, Field(ge=1)] = 12
+    min_positives: Annotated[int, Field(ge=0)] = 10
+    min_negatives: Annotated[int, Field(ge=0)] = 10
     importance: bool = True
-    importance_rows: int = 2000
-    importance_repeats: int = 3
+    importance_rows: Annotated[int, Field(ge=10)] = 2000
+    importance_repeats: Annotated[int, Field(ge=1)] = 3
     shap: bool = False
-    shap_rows: int = 500
-    top_features: int = 15
-    dpi: int = 80
+    shap_rows: Annotated[int, Field(ge=1)] = 500
+    top_features: Annotated[int, Field(ge=1)] = 15
+    dpi: Annotated[int, Field(ge=20)] = 80
 
     def __post_init__(self) -> None:
-        minimums = {
-            "bootstrap": 0,
-            "max_segments": 1,
-            "min_positives": 0,
-            "min_negatives": 0,
-            "importance_rows": 10,
-            "importance_repeats": 1,
-            "shap_rows": 1,
-            "top_features": 1,
-            "dpi": 20,
-        }
-        for name, low in minimums.items():
-            value = getattr(self, name)
-            if value < low:
-                raise ConfigError(
-                    f"evaluation.report.{name}: got {value}, expected >= {low}. "
-                    f"Fix: evaluation.report.{name}={getattr(ReportOptions, name)}."
-                )
-        if not 0 < self.confidence < 1:
-            raise ConfigError(
-                f"evaluation.report.confidence: got {self.confidence}, expected a value in "
-                "(0, 1). Fix: evaluation.report.confidence=0.95."
-            )
+        check_instance(self, "evaluation.report")
 
 
 @dataclass(frozen=True)

@@ -18,10 +18,11 @@ import logging
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import Annotated, Any, Protocol, runtime_checkable
 
 import numpy as np
 import pandas as pd
+from pydantic import Field
 
 from mlsys.errors import ConfigError
 from mlsys.evaluation import Evaluator
@@ -200,9 +201,9 @@ class ChampionGate:
     def __init__(
         self,
         registry: ModelRegistry,
-        primary_metric: str = "roc_auc",
-        min_improvement: float = 0.0,
-        max_drop: dict[str, float] | None = None,
+        primary_metric: Annotated[str, Field(min_length=1)] = "roc_auc",
+        min_improvement: Annotated[float, Field(ge=0)] = 0.0,
+        max_drop: dict[str, Annotated[float, Field(ge=0)]] | None = None,
         max_value: dict[str, float] | None = None,
     ) -> None:
         self.registry = registry

@@ -16,8 +16,11 @@ from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Annotated, Protocol, runtime_checkable
 
+from pydantic import Field
+
+from mlsys._params import Name
 from mlsys.errors import ConfigError, TrackingError
 from mlsys.models import ModelBundle
 from mlsys.models._bundle import checksum_path
@@ -168,10 +171,10 @@ class MlflowRegistry:
 
     def __init__(
         self,
-        name: str = "conversion",
+        name: Name = "conversion",
         uri: str | None = None,
         lock_uri: str | None = None,
-        lock_timeout_s: float = DEFAULT_TIMEOUT_S,
+        lock_timeout_s: Annotated[float, Field(gt=0)] = DEFAULT_TIMEOUT_S,
     ):
         if not 0 < lock_timeout_s < math.inf:
             raise ConfigError(

@@ -18,7 +18,9 @@ import warnings
 from collections.abc import Iterator
 from importlib import metadata as importlib_metadata
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import Field
 
 from mlsys._filelock import file_lock
 from mlsys._paths import project_root
@@ -131,7 +133,7 @@ class MlflowTracker:
     def __init__(
         self,
         uri: str | None = None,
-        experiment: str = "conversion",
+        experiment: Annotated[str, Field(min_length=1)] = "conversion",
         artifact_location: str | None = None,
         required: bool = False,
         log_model: bool = True,

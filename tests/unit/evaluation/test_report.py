@@ -246,10 +246,12 @@ def test_segment_column_needs_the_rows_and_must_exist(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("field", "value", "message"),
     [
-        ("bootstrap", -1, r"evaluation.report.bootstrap: got -1, expected >= 0"),
-        ("max_segments", 0, r"evaluation.report.max_segments: got 0, expected >= 1"),
-        ("confidence", 1.5, r"evaluation.report.confidence: got 1.5"),
-        ("dpi", 5, r"evaluation.report.dpi: got 5, expected >= 20. Fix: .*dpi=80"),
+        ("bootstrap", -1, r"evaluation\.report\.bootstrap: got -1 \(int\), expected int >= 0"),
+        ("max_segments", 0, r"evaluation\.report\.max_segments: got 0 \(int\), expected int >= 1"),
+        ("confidence", 1.5, r"evaluation\.report\.confidence: got 1\.5 \(float\)"),
+        ("dpi", 5, r"evaluation\.report\.dpi: got 5 \(int\), expected int >= 20\. Fix: .*dpi=<int"),
+        ("seed", -1, r"evaluation\.report\.seed: got -1 \(int\)"),
+        ("plots", "no", r"evaluation\.report\.plots: got 'no' \(str\), expected true or false"),
     ],
 )
 def test_report_options_reject_bad_values_naming_the_key(
