@@ -194,9 +194,9 @@ def validate_config(cfg: DictConfig) -> None:
     """
     try:
         _validate_top_level(cfg)
+        _validate_tree(cfg, "")
     except oc_errors.OmegaConfBaseException as exc:
         raise config_error(exc) from exc
-    validate_targets(cfg)
 
 
 def _validate_top_level(cfg: DictConfig) -> None:
@@ -207,21 +207,19 @@ def _validate_top_level(cfg: DictConfig) -> None:
             # Added with `+key=...`: Hydra accepts it, mlsys would ignore it.
             raise unknown_key(key, known, "top-level key (labels go in +tags.<name>=...)")
     for group in COMPONENT_GROUPS:
-        node = cfg._get_node(group) if group in cfg else None
-        if OmegaConf.is_missing(cfg, group) if node is not None else True:
-            raise _no_option(group)
+        if group not in cfg or OmegaConf.is_missing(cfg, group):
+            raise _no_option(group, "none chosen")
+        node = cfg._get_node(group)
         if not isinstance(node, DictConfig) or "_target_" not in node:
-            raise _no_option(group, node)
+            raise _no_option(group, "no _target_")
     values = {key: _plain(cfg, key) for key in known if key in cfg and key not in COMPONENT_GROUPS}
     check_params(TrainConfig, values, skip=COMPONENT_GROUPS, owner="the training config")
 
 
-def _no_option(group: str, node: object = None) -> ConfigError:
-    options = ", ".join(_options(group))
-    got = f"got {OmegaConf.to_yaml(node).strip()!r}" if node is not None else "none chosen"
+def _no_option(group: str, got: str) -> ConfigError:
     return ConfigError(
         f"{group}: a component is required ({got}; removed with ~{group}?). "
-        f"Fix: {group}=<one of {options}>."
+        f"Fix: {group}=<one of {', '.join(_options(group))}>."
     )
 
 
