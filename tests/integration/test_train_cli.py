@@ -101,26 +101,26 @@ def _write(path: Path, text: str) -> Path:
     return path
 
 
-#: Overrides, the message expected and the documented exit code: 2 for bad config or data,
-#: Hydra's 1 for override syntax it rejects before mlsys runs (docs/TROUBLESHOOTING.md).
+#: Overrides and the message expected on the one `error:` line; every one exits 2.
 BAD_INPUTS = {
-    "missing_csv": (["data=csv", "data.path={tmp}/nope.csv", "data.target=y"], "not found", 2),
-    "missing_target": (["data.path={leads}", "data.target=won"], "data.target: column 'won'", 2),
-    "empty_file": (["data=csv", "data.path={tmp}/empty.csv", "data.target=y"], "is empty", 2),
-    "one_class": (["data=csv", "data.path={tmp}/one.csv", "data.target=y"], "single class", 2),
-    "wrong_type": (["data.path={leads}", "model.max_depth=deep"], "model.max_depth: got 'deep'", 2),
-    "unknown_param": (
-        ["data.path={leads}", "+model.depthh=3"],
-        "model.depthh: unknown parameter",
-        2,
-    ),
-    "unknown_override": (["data.path={leads}", "modle=xgboost"], "Could not override 'modle'", 1),
-    "unknown_option": (["model=xgb"], "Could not find 'model/xgb'", 1),
-    "bad_top_level_type": (["seed=abc"], "seed", 1),
+    "missing_csv": (["data=csv", "data.path={tmp}/nope.csv", "data.target=y"], "not found"),
+    "missing_target": (["data.path={leads}", "data.target=won"], "data.target: column 'won'"),
+    "empty_file": (["data=csv", "data.path={tmp}/empty.csv", "data.target=y"], "is empty"),
+    "one_class": (["data=csv", "data.path={tmp}/one.csv", "data.target=y"], "single class"),
+    "wrong_type": (["data.path={leads}", "model.max_depth=deep"], "model.max_depth: got 'deep'"),
+    "unknown_param": (["data.path={leads}", "+model.depthh=3"], "model.depthh: unknown parameter"),
+    "unknown_override": (["data.path={leads}", "modle=xgboost"], "modle: unknown top-level key"),
+    "unknown_option": (["model=xgb"], "model: no option 'xgb'. Did you mean 'xgboost'?"),
+    "bad_top_level_type": (["seed=abc"], "seed: got 'abc'"),
+    "out_of_range": (["data.path={leads}", "model.max_depth=-1"], "model.max_depth: got -1"),
     "library_rejects_value": (
-        ["data.path={leads}", "model.max_depth=-1"],
-        "the fit stage failed",
-        2,
+        [
+            "data.path={leads}",
+            "model=logreg",
+            "imbalance=smote",
+            "imbalance.sampling_strategy=0.01",
+        ],
+        "imbalance: the imbalance stage failed",
     ),
 }
 
@@ -131,12 +131,15 @@ def test_bad_input_fails_with_one_clear_message(
 ) -> None:
     _write(tmp_path / "empty.csv", "")
     _write(tmp_path / "one.csv", "a,b,y\n1,x,0\n2,y,0\n3,z,0\n")
-    overrides, expected, code = BAD_INPUTS[case]
+    overrides, expected = BAD_INPUTS[case]
     args = [o.format(tmp=tmp_path, leads=small_leads_csv) for o in overrides]
     done = run_cli(*args, f"hydra.run.dir={tmp_path / 'run'}")
     output = done.stdout + done.stderr
-    assert done.returncode == code, output
-    assert expected in output
+    errors = [line for line in done.stderr.splitlines() if line.startswith("error: ")]
+    assert done.returncode == 2, done.stderr
+    assert len(errors) == 1, done.stderr
+    assert expected in errors[0]
+    assert "Fix: " in errors[0]
     assert "Traceback" not in output
 
 
@@ -228,9 +231,10 @@ def test_verbose_shows_the_traceback(tmp_path: Path) -> None:
         timeout=120,
         check=False,
     )
-    assert done.returncode != 0
+    assert done.returncode == 2
     assert "Traceback" in done.stderr
     assert "DataError" in done.stderr
+    assert done.stderr.rstrip().splitlines()[-1].startswith("error: data.path: file ")
 
 
 def test_missing_csv_can_fall_back_to_synthetic_data_loudly(tmp_path: Path) -> None:
