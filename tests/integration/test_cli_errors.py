@@ -41,12 +41,10 @@ def _env(full_error: bool) -> dict[str, str]:
     return {**env, "HYDRA_FULL_ERROR": "1"} if full_error else env
 
 
-def _run(
-    *command: str, full_error: bool = False, cwd: Path = REPO_ROOT
-) -> subprocess.CompletedProcess[str]:
+def _run(*command: str, full_error: bool = False) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         list(command),
-        cwd=cwd,
+        cwd=REPO_ROOT,
         capture_output=True,
         text=True,
         timeout=300,
