@@ -170,9 +170,7 @@ def main() -> None:
             "own process, matplotlib's import included (docs/EVALUATION.md). The `--ref` "
             "row, when present, is the default run of the commit before those changes, "
             "timed in the same loop. These costs are fixed: they do not grow with the data "
-            "or the model.
-
-"
+            "or the model.\n\n"
             'Re-run: `make bench ARGS="--repeats 9 --ref d8a43c3 --write"`.\n\n'
         )
         target = ROOT / "docs" / "benchmarks" / "train_overhead.md"
