@@ -1,0 +1,77 @@
+"""Prometheus export of the live window: PSI per feature and of the scores, at scrape time."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Final
+
+from prometheus_client.core import GaugeMetricFamily, Metric
+
+from mlsys.monitoring._rolling import RollingDrift
+
+__all__ = ["FEATURE_PSI_METRIC", "SCORE_PSI_METRIC", "WINDOW_ROWS_METRIC", "DriftCollector"]
+
+FEATURE_PSI_METRIC: Final = "mlsys_feature_psi"
+SCORE_PSI_METRIC: Final = "mlsys_score_psi"
+WINDOW_ROWS_METRIC: Final = "mlsys_drift_window_rows"
+
+
+class DriftCollector:
+    """A custom collector: each scrape takes a snapshot of the current window.
+
+    The PSI is NaN while the window holds fewer than ``thresholds.min_rows`` rows (a small
+    sample's index is noise), so an alert rule comparing it with a threshold stays quiet after
+    a start or a model reload. No window (no model loaded) exports no samples.
+
+    Args:
+        window: Returns the served model's window, or ``None``; called on every scrape, so a
+            hot reload that swaps the window is followed.
+
+    Example:
+        >>> registry.register(DriftCollector(lambda: runtime.drift))  # doctest: +SKIP
+    """
+
+    def __init__(self, window: Callable[[], RollingDrift | None]) -> None:
+        self._window = window
+
+    def describe(self) -> list[Metric]:
+        """The metric families, without computing a snapshot (called on registration)."""
+        return list(self._families())
+
+    def collect(self) -> Iterator[Metric]:
+        """The families with one sample per column, the scores and the window's rows."""
+        feature, score, rows = self._families()
+        drift = self._window()
+        if drift is not None:
+            report = drift.snapshot()
+            for entry in report.columns:
+                feature.add_metric([entry.column], _value(entry.psi, entry.severity))
+            if drift.layout.profile.scores is not None:
+                psi = report.score.psi if report.score else None
+                verdict = report.score.severity if report.score else "too_few_rows"
+                score.add_metric([], _value(psi, verdict))
+            rows.add_metric([], report.rows)
+        yield from (feature, score, rows)
+
+    @staticmethod
+    def _families() -> tuple[GaugeMetricFamily, GaugeMetricFamily, GaugeMetricFamily]:
+        return (
+            GaugeMetricFamily(
+                FEATURE_PSI_METRIC,
+                "Population stability index of each feature over the live window against the "
+                "training profile (NaN until the window holds min_rows rows)",
+                labels=["column"],
+            ),
+            GaugeMetricFamily(
+                SCORE_PSI_METRIC,
+                "Population stability index of the calibrated scores over the live window "
+                "against the validation scores (NaN until the window holds min_rows rows)",
+            ),
+            GaugeMetricFamily(
+                WINDOW_ROWS_METRIC, "Scored rows in the live drift window (of its size)"
+            ),
+        )
+
+
+def _value(psi: float | None, severity: str) -> float:
+    return float("nan") if psi is None or severity == "too_few_rows" else psi
