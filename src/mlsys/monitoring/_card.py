@@ -15,7 +15,7 @@ from typing import Any, Final
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from mlsys.monitoring._markdown import cell, number, percent, table
+from mlsys.monitoring._markdown import cell, number, oneline, percent, table
 from mlsys.monitoring._profile import DataProfile
 
 __all__ = [
@@ -136,7 +136,8 @@ class ThresholdFacts(_Facts):
 
 
 def _count(value: float) -> str:
-    return f"{value:.0f}" if value >= 10 or value == 0 else f"{value:.1f}"
+    """Whole leads, but a tenth of one when fewer than one in a hundred."""
+    return f"{value:.0f}" if value >= 1 or value == 0 else f"{value:.1f}"
 
 
 class CalibrationFacts(_Facts):
@@ -271,7 +272,7 @@ def _environment() -> Any:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    env.filters.update(cell=cell, number=number, percent=percent)
+    env.filters.update(cell=cell, oneline=oneline, number=number, percent=percent)
     env.globals["table"] = table
     return env
 

@@ -8,13 +8,17 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from mlsys.monitoring._drift import ColumnDrift, DriftReport
 
-__all__ = ["cell", "drift_markdown", "number", "percent", "table"]
+__all__ = ["cell", "drift_markdown", "number", "oneline", "percent", "table"]
+
+
+def oneline(value: Any) -> str:
+    """Text on one line (a list item, a sentence): line breaks and runs of spaces as one space."""
+    return " ".join(("" if value is None else str(value)).split())
 
 
 def cell(value: Any) -> str:
     """Text safe inside a markdown table cell: ``|`` escaped, line breaks as spaces."""
-    text = "" if value is None else str(value)
-    return " ".join(text.replace("\\", "\\\\").replace("|", "\\|").split())
+    return oneline(value).replace("\\", "\\\\").replace("|", "\\|")
 
 
 def number(value: float | None, digits: int = 4) -> str:

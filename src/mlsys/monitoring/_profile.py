@@ -29,6 +29,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from mlsys.errors import BundleError, DataError
+from mlsys.monitoring._markdown import percent
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -174,7 +175,7 @@ class BooleanProfile(_Contract):
     def describe(self) -> str:
         """One line: the share of 1s."""
         rate = self.true_rate
-        return "no values in training" if rate is None else f"{rate:.1%} true"
+        return "no values in training" if rate is None else f"{percent(rate)} true"
 
 
 class CategoricalProfile(_Contract):
@@ -216,7 +217,9 @@ class CategoricalProfile(_Contract):
         """One line: number of levels and the three most frequent."""
         known = len(self.levels) + len(self.other_levels)
         count = f"{known:,}" if self.all_levels_known else f"more than {MAX_KNOWN_LEVELS:,}"
-        top = ", ".join(f"{v} {s:.1%}" for v, s in zip(self.levels[:3], self.shares, strict=False))
+        top = ", ".join(
+            f"{v} {percent(s)}" for v, s in zip(self.levels[:3], self.shares, strict=False)
+        )
         return f"{count} levels" + (f"; top: {top}" if top else "")
 
 
