@@ -39,6 +39,8 @@ if TYPE_CHECKING:
         render_model_card,
     )
     from mlsys.monitoring._drift import (
+        BOOLEAN_PSI_ALERT,
+        BOOLEAN_PSI_WARNING,
         FEATURE_PSI_ALERT,
         FEATURE_PSI_WARNING,
         SCORE_PSI_ALERT,
@@ -57,20 +59,30 @@ if TYPE_CHECKING:
         DataProfile,
         NumericProfile,
     )
-    from mlsys.monitoring._prometheus import FEATURE_PSI_METRIC, SCORE_PSI_METRIC, DriftCollector
+    from mlsys.monitoring._prometheus import (
+        FEATURE_PSI_METRIC,
+        FEATURE_PSI_THRESHOLD_METRIC,
+        SCORE_PSI_METRIC,
+        SCORE_PSI_THRESHOLD_METRIC,
+        DriftCollector,
+    )
     from mlsys.monitoring._psi import PSI_EPSILON, population_stability_index
     from mlsys.monitoring._rolling import RollingDrift
 
 __all__ = [
+    "BOOLEAN_PSI_ALERT",
+    "BOOLEAN_PSI_WARNING",
     "DEFAULT_INTENDED_USE",
     "FEATURE_PSI_ALERT",
     "FEATURE_PSI_METRIC",
+    "FEATURE_PSI_THRESHOLD_METRIC",
     "FEATURE_PSI_WARNING",
     "PROFILE_FORMAT",
     "PSI_EPSILON",
     "SCORE_COLUMN",
     "SCORE_PSI_ALERT",
     "SCORE_PSI_METRIC",
+    "SCORE_PSI_THRESHOLD_METRIC",
     "SCORE_PSI_WARNING",
     "BooleanProfile",
     "CalibrationFacts",
@@ -117,6 +129,8 @@ _LAZY = {
     ),
     **dict.fromkeys(
         [
+            "BOOLEAN_PSI_ALERT",
+            "BOOLEAN_PSI_WARNING",
             "FEATURE_PSI_ALERT",
             "FEATURE_PSI_WARNING",
             "SCORE_PSI_ALERT",
@@ -141,7 +155,13 @@ _LAZY = {
         "mlsys.monitoring._profile",
     ),
     **dict.fromkeys(
-        ["FEATURE_PSI_METRIC", "SCORE_PSI_METRIC", "DriftCollector"],
+        [
+            "FEATURE_PSI_METRIC",
+            "FEATURE_PSI_THRESHOLD_METRIC",
+            "SCORE_PSI_METRIC",
+            "SCORE_PSI_THRESHOLD_METRIC",
+            "DriftCollector",
+        ],
         "mlsys.monitoring._prometheus",
     ),
     **dict.fromkeys(["PSI_EPSILON", "population_stability_index"], "mlsys.monitoring._psi"),

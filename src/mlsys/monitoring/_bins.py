@@ -30,7 +30,7 @@ import pyarrow.compute as pc
 from mlsys.errors import DataError, SchemaError
 from mlsys.monitoring._profile import CategoricalProfile, DataProfile, NumericProfile
 
-__all__ = ["SCORE_COLUMN", "BinLayout", "ColumnBins", "bin_levels", "bin_numbers"]
+__all__ = ["SCORE_COLUMN", "BinLayout", "ColumnBins", "bin_levels", "bin_numbers", "level_bins"]
 
 FloatArray = np.ndarray[Any, np.dtype[np.float64]]
 CountArray = np.ndarray[Any, np.dtype[np.int64]]
@@ -40,7 +40,8 @@ SCORE_COLUMN: Final = "score"
 MAX_EXAMPLES: Final = 10
 """Distinct unseen levels remembered per column, for the report's examples."""
 _UNKNOWN: Final = -1
-_SMALL_BATCH: Final = 256  # up to this many rows, one comparison matrix beats a pass per edge
+_SMALL_BATCH: Final = 256
+"""Up to this many rows, one comparison matrix for all columns beats a pass per edge."""
 
 
 def bin_numbers(values: FloatArray, edges: FloatArray) -> CountArray:
@@ -48,19 +49,69 @@ def bin_numbers(values: FloatArray, edges: FloatArray) -> CountArray:
 
     The bins are ``(-inf, edges[0])``, ``[edges[0], edges[1])``, ..., ``[edges[-1], +inf)``,
     then NaN: ``len(edges) + 2`` counts. A value ``x`` is in the bin after the last edge
-    ``<= x``; each count is a difference of "values below an edge" counts, which numpy
-    evaluates as a vector comparison (one matrix for a few rows, one pass per edge for many).
+    ``<= x``; each count is a difference of "values below an edge" counts, one vectorised
+    pass per edge (a few requests' rows go through :class:`_NumberBlock` instead: the same
+    counts from one comparison matrix for all columns).
     """
     n = len(values)
     missing = int(np.count_nonzero(np.isnan(values)))
-    if n <= _SMALL_BATCH:
-        below = np.count_nonzero(values[:, None] < edges, axis=0)
-    else:
-        below = np.fromiter(
-            (np.count_nonzero(values < edge) for edge in edges), dtype=np.int64, count=len(edges)
-        )
+    below = np.fromiter(
+        (np.count_nonzero(values < edge) for edge in edges), dtype=np.int64, count=len(edges)
+    )
     cumulative = np.concatenate(([0], below, [n - missing]))
     return np.append(np.diff(cumulative), missing).astype(np.int64, copy=False)
+
+
+@dataclass(frozen=True)
+class _NumberBlock:
+    """Several numeric columns' edges as one matrix, for batches of a few rows.
+
+    A request of one record would otherwise pay numpy's call overhead a dozen times per
+    column; here every column is binned by the same few calls. Rows of edges are padded; every
+    number counts as below a padding edge, so the bins the padding makes are empty, and
+    ``keep`` drops them.
+
+    Attributes:
+        edges: ``(columns, widest)`` edges, padded with +inf.
+        padded: The same shape: which edges are padding.
+        keep: ``(columns, widest + 1)``: which differences are real bins.
+        targets: Flat positions of the kept bins, row by row.
+        missing: Flat position of each column's missing bin.
+    """
+
+    edges: FloatArray
+    padded: np.ndarray[Any, np.dtype[np.bool_]]
+    keep: np.ndarray[Any, np.dtype[np.bool_]]
+    targets: np.ndarray[Any, np.dtype[np.intp]]
+    missing: np.ndarray[Any, np.dtype[np.intp]]
+
+    @classmethod
+    def of(cls, specs: list[tuple[str, FloatArray, int]]) -> _NumberBlock:
+        widest = max((len(edges) for _, edges, _ in specs), default=0)
+        edges = np.full((len(specs), widest), np.inf)
+        padded = np.ones((len(specs), widest), dtype=bool)
+        keep = np.zeros((len(specs), widest + 1), dtype=bool)
+        targets: list[int] = []
+        for row, (_, column_edges, start) in enumerate(specs):
+            edges[row, : len(column_edges)] = column_edges
+            padded[row, : len(column_edges)] = False
+            keep[row, : len(column_edges) + 1] = True
+            targets.extend(range(start, start + len(column_edges) + 1))
+        missing = [start + len(column_edges) + 1 for _, column_edges, start in specs]
+        return cls(
+            edges, padded, keep, np.array(targets, dtype=np.intp), np.array(missing, dtype=np.intp)
+        )
+
+    def count(self, values: list[FloatArray], counts: CountArray) -> None:
+        """Add the columns' bin counts (one array per row of ``edges``) into ``counts``."""
+        matrix = np.concatenate(values).reshape(len(values), -1)
+        missing = np.isnan(matrix).sum(axis=1)
+        present = (matrix.shape[1] - missing)[:, None]
+        below = (matrix[:, :, None] < self.edges[:, None, :]).sum(axis=1)
+        # Below a padding edge, and below the end of a row, lies every number (+inf too).
+        below = np.concatenate((np.where(self.padded, present, below), present), axis=1)
+        counts[self.targets] = np.diff(below, axis=1, prepend=0)[self.keep]
+        counts[self.missing] = missing
 
 
 def _numbers(values: Any, column: str) -> FloatArray:
@@ -115,13 +166,27 @@ def bin_levels(
         levels = [*dictionary.to_pylist(), None]
         codes = pc.fill_null(encoded.indices, len(levels) - 1).to_numpy(zero_copy_only=False)
         return _bin_coded(levels, codes, lookup, unseen, size, examples)
-    bins = np.array([lookup.get(v, _UNKNOWN) for v in values], dtype=np.intp)
-    for i in np.flatnonzero(bins == _UNKNOWN):  # rare: unseen levels, NaN in pandas' arrays
-        level = _level(values[i])
-        bins[i] = missing if level is None else unseen
-        if level is not None:
-            _remember(examples, level, 1)
+    bins = level_bins(values, lookup, unseen, missing, examples)
     return np.bincount(bins, minlength=size).astype(np.int64, copy=False)
+
+
+def level_bins(
+    values: Any,
+    lookup: Mapping[Any, int],
+    unseen: int,
+    missing: int,
+    examples: Counter[str] | None = None,
+) -> list[int]:
+    """The bin of each level of a sequence (an object array or a list), as :func:`bin_levels`."""
+    bins = [lookup.get(v, _UNKNOWN) for v in values]
+    if _UNKNOWN in bins:  # rare: unseen levels, NaN in arrays pandas built
+        for i, found in enumerate(bins):
+            if found == _UNKNOWN:
+                level = _level(values[i])
+                bins[i] = missing if level is None else unseen
+                if level is not None:
+                    _remember(examples, level, 1)
+    return bins
 
 
 def _level(value: Any) -> str | None:
@@ -191,13 +256,18 @@ class ColumnBins:
 
 @dataclass(frozen=True)
 class _LevelBins:
-    """A categorical column's lookup; bin indices are relative to ``start``."""
+    """A categorical column's lookup; bin indices are relative to ``start``.
+
+    ``flat`` is the same lookup with positions in the whole vector, so a small batch's levels
+    of every column can be counted by one ``np.bincount``.
+    """
 
     column: str
     start: int
     lookup: dict[Any, int]
     unseen: int
     missing: int
+    flat: dict[Any, int]
 
 
 class BinLayout:
@@ -245,6 +315,11 @@ class BinLayout:
         self.columns: tuple[ColumnBins, ...] = tuple(columns)
         self.expected: FloatArray = np.concatenate(expected) if expected else np.zeros(0)
         self.size = start
+        score = [(SCORE_COLUMN, *self._score)] if self._score else []
+        self._blocks = {
+            False: _NumberBlock.of(self._numbers),
+            True: _NumberBlock.of([*self._numbers, *score]),
+        }
 
     def count(
         self,
@@ -264,23 +339,37 @@ class BinLayout:
             DataError: Columns (or the scores) differ in length, or numbers are not numbers.
         """
         counts = np.zeros(self.size, dtype=np.int64)
-        lengths: dict[str, int] = {}
-        for name, edges, start in self._numbers:
-            values = _numbers(_column(columns, name, self), name)
-            counts[start : start + len(edges) + 2] = bin_numbers(values, edges)
-            lengths[name] = len(values)
+        specs = list(self._numbers)
+        values = [_numbers(_column(columns, name, self), name) for name, _, _ in specs]
+        with_score = scores is not None and self._score is not None
+        if with_score and self._score is not None:
+            specs.append((SCORE_COLUMN, *self._score))
+            values.append(_numbers(scores, SCORE_COLUMN))
+        lengths = {name: len(v) for (name, _, _), v in zip(specs, values, strict=True)}
+        rows = _same_length(lengths)
+        if not values:
+            pass
+        elif rows <= _SMALL_BATCH:
+            self._blocks[with_score].count(values, counts)
+        else:
+            for (_, edges, start), column in zip(specs, values, strict=True):
+                counts[start : start + len(edges) + 2] = bin_numbers(column, edges)
+        small: list[int] = []  # bins of every small column, counted at once
         for spec in self._levels:
             found = (examples or {}).get(spec.column)
-            level_counts = bin_levels(
-                _column(columns, spec.column, self), spec.lookup, spec.unseen, spec.missing, found
-            )
-            counts[spec.start : spec.start + spec.missing + 1] = level_counts
-            lengths[spec.column] = int(level_counts.sum())
-        if scores is not None and self._score is not None:
-            edges, start = self._score
-            values = _numbers(scores, SCORE_COLUMN)
-            counts[start : start + len(edges) + 2] = bin_numbers(values, edges)
-            lengths[SCORE_COLUMN] = len(values)
+            levels = _column(columns, spec.column, self)
+            if isinstance(levels, np.ndarray | list | tuple) and len(levels) <= _SMALL_BATCH:
+                start = spec.start
+                small += level_bins(
+                    levels, spec.flat, start + spec.unseen, start + spec.missing, found
+                )
+            else:
+                level_counts = bin_levels(levels, spec.lookup, spec.unseen, spec.missing, found)
+                counts[spec.start : spec.start + spec.missing + 1] = level_counts
+                levels = range(int(level_counts.sum()))
+            lengths[spec.column] = len(levels)
+        if small:
+            counts += np.bincount(small, minlength=self.size)
         return counts, _same_length(lengths)
 
 
@@ -299,7 +388,8 @@ def _level_bins(name: str, column: CategoricalProfile, start: int) -> _LevelBins
     missing = other + 2
     lookup[None] = missing
     unseen = other + 1 if column.all_levels_known else other
-    return _LevelBins(name, start, lookup, unseen, missing)
+    flat = {level: start + i for level, i in lookup.items()}
+    return _LevelBins(name, start, lookup, unseen, missing, flat)
 
 
 def _column(columns: Mapping[str, Any], name: str, layout: BinLayout) -> Any:
@@ -317,6 +407,9 @@ def _column(columns: Mapping[str, Any], name: str, layout: BinLayout) -> Any:
 
 
 def _same_length(lengths: dict[str, int]) -> int:
+    sizes = set(lengths.values())
+    if len(sizes) == 1:
+        return sizes.pop()
     first: dict[int, str] = {}
     for name, size in lengths.items():
         first.setdefault(size, name)

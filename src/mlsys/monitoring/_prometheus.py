@@ -9,19 +9,31 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 
 from mlsys.monitoring._rolling import RollingDrift
 
-__all__ = ["FEATURE_PSI_METRIC", "SCORE_PSI_METRIC", "WINDOW_ROWS_METRIC", "DriftCollector"]
+__all__ = [
+    "FEATURE_PSI_METRIC",
+    "FEATURE_PSI_THRESHOLD_METRIC",
+    "SCORE_PSI_METRIC",
+    "SCORE_PSI_THRESHOLD_METRIC",
+    "WINDOW_ROWS_METRIC",
+    "DriftCollector",
+]
 
 FEATURE_PSI_METRIC: Final = "mlsys_feature_psi"
+FEATURE_PSI_THRESHOLD_METRIC: Final = "mlsys_feature_psi_threshold"
 SCORE_PSI_METRIC: Final = "mlsys_score_psi"
+SCORE_PSI_THRESHOLD_METRIC: Final = "mlsys_score_psi_threshold"
 WINDOW_ROWS_METRIC: Final = "mlsys_drift_window_rows"
 
 
 class DriftCollector:
     """A custom collector: each scrape takes a snapshot of the current window.
 
-    The PSI is NaN while the window holds fewer than ``thresholds.min_rows`` rows (a small
-    sample's index is noise), so an alert rule comparing it with a threshold stays quiet after
-    a start or a model reload. No window (no model loaded) exports no samples.
+    Beside each PSI it exports the alert threshold that applies to it (a boolean column's is
+    lower than a numeric one's, see ``DriftThresholds``), so one alert rule,
+    ``mlsys_feature_psi >= mlsys_feature_psi_threshold``, covers every column. The PSI is NaN
+    while the window holds fewer than ``thresholds.min_rows`` rows (a small sample's index is
+    noise), so the alert rules stay quiet after a start or a model reload. No window (no model
+    loaded) exports no samples.
 
     Args:
         window: Returns the served model's window, or ``None``; called on every scrape, so a
@@ -40,21 +52,24 @@ class DriftCollector:
 
     def collect(self) -> Iterator[Metric]:
         """The families with one sample per column, the scores and the window's rows."""
-        feature, score, rows = self._families()
+        feature, feature_limit, score, score_limit, rows = self._families()
         drift = self._window()
         if drift is not None:
             report = drift.snapshot()
+            limits = drift.thresholds.psi_limits
             for entry in report.columns:
                 feature.add_metric([entry.column], _value(entry.psi, entry.severity))
+                feature_limit.add_metric([entry.column], limits(entry.kind)[1])
             if drift.layout.profile.scores is not None:
                 psi = report.score.psi if report.score else None
                 verdict = report.score.severity if report.score else "too_few_rows"
                 score.add_metric([], _value(psi, verdict))
+                score_limit.add_metric([], limits("score")[1])
             rows.add_metric([], report.rows)
-        yield from (feature, score, rows)
+        yield from (feature, feature_limit, score, score_limit, rows)
 
     @staticmethod
-    def _families() -> tuple[GaugeMetricFamily, GaugeMetricFamily, GaugeMetricFamily]:
+    def _families() -> tuple[GaugeMetricFamily, ...]:
         return (
             GaugeMetricFamily(
                 FEATURE_PSI_METRIC,
@@ -63,9 +78,17 @@ class DriftCollector:
                 labels=["column"],
             ),
             GaugeMetricFamily(
+                FEATURE_PSI_THRESHOLD_METRIC,
+                "The PSI from which a feature's drift is an alert (lower for boolean columns)",
+                labels=["column"],
+            ),
+            GaugeMetricFamily(
                 SCORE_PSI_METRIC,
                 "Population stability index of the calibrated scores over the live window "
                 "against the validation scores (NaN until the window holds min_rows rows)",
+            ),
+            GaugeMetricFamily(
+                SCORE_PSI_THRESHOLD_METRIC, "The PSI from which the scores' drift is an alert"
             ),
             GaugeMetricFamily(
                 WINDOW_ROWS_METRIC, "Scored rows in the live drift window (of its size)"

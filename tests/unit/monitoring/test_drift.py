@@ -16,7 +16,17 @@ from pydantic import ValidationError
 
 from mlsys.data import Dataset, FeatureSchema
 from mlsys.errors import DataError, SchemaError
-from mlsys.monitoring import DataProfile, DriftThresholds, NumericProfile
+from mlsys.monitoring import (
+    BOOLEAN_PSI_ALERT,
+    BOOLEAN_PSI_WARNING,
+    FEATURE_PSI_ALERT,
+    FEATURE_PSI_WARNING,
+    SCORE_PSI_ALERT,
+    SCORE_PSI_WARNING,
+    DataProfile,
+    DriftThresholds,
+    NumericProfile,
+)
 from mlsys.scoring import Coded
 
 pytestmark = pytest.mark.unit
@@ -107,6 +117,24 @@ def test_psi_severity_follows_the_thresholds(profile: DataProfile, leads: Datase
     assert [a.column for a in psi_alerts] == ["employees"]
     assert psi_alerts[0].message.startswith(f"employees: PSI {entry.psi:.3f} >= 0.02, a major")
     assert profile.compare(frame, thresholds=lenient).column("employees").severity == "stable"
+
+
+def test_boolean_columns_have_their_own_lower_threshold(
+    profile: DataProfile, leads: Dataset
+) -> None:
+    """Two values move a PSI less: 15 % of demo requests flipped is below 0.1, yet major."""
+    frame = leads.features.copy()
+    flip = np.random.default_rng(0).random(len(frame)) < 0.15
+    frame.loc[flip, "requested_demo"] = 1.0 - frame.loc[flip, "requested_demo"]
+    thresholds = DriftThresholds(min_rows=100)
+    entry = profile.compare(frame, thresholds=thresholds).column("requested_demo")
+    assert entry.psi is not None
+    assert thresholds.boolean_psi_alert <= entry.psi < thresholds.feature_psi_warning
+    assert entry.severity == "major"
+    assert thresholds.psi_limits("boolean") == (BOOLEAN_PSI_WARNING, BOOLEAN_PSI_ALERT)
+    assert thresholds.psi_limits("numeric") == (FEATURE_PSI_WARNING, FEATURE_PSI_ALERT)
+    assert thresholds.psi_limits("categorical") == (FEATURE_PSI_WARNING, FEATURE_PSI_ALERT)
+    assert thresholds.psi_limits("score") == (SCORE_PSI_WARNING, SCORE_PSI_ALERT)
 
 
 def test_too_few_rows_give_no_psi_verdict(profile: DataProfile, leads: Dataset) -> None:

@@ -12,8 +12,13 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from mlsys.data import Dataset
 from mlsys.monitoring import (
+    BOOLEAN_PSI_ALERT,
+    FEATURE_PSI_ALERT,
     FEATURE_PSI_METRIC,
+    FEATURE_PSI_THRESHOLD_METRIC,
+    SCORE_PSI_ALERT,
     SCORE_PSI_METRIC,
+    SCORE_PSI_THRESHOLD_METRIC,
     DataProfile,
     DriftCollector,
     DriftThresholds,
@@ -68,6 +73,12 @@ def test_psi_per_column_and_of_the_scores(
         )
     assert late[(FEATURE_PSI_METRIC, (("column", "employees"),))] > 0.2
     assert late[(SCORE_PSI_METRIC, ())] == pytest.approx(report.psi["score"])
+    # Each PSI comes with the threshold its alert rule compares it with.
+    threshold = FEATURE_PSI_THRESHOLD_METRIC
+    assert late[(threshold, (("column", "employees"),))] == FEATURE_PSI_ALERT
+    assert late[(threshold, (("column", "industry"),))] == FEATURE_PSI_ALERT
+    assert late[(threshold, (("column", "requested_demo"),))] == BOOLEAN_PSI_ALERT
+    assert late[(SCORE_PSI_THRESHOLD_METRIC, ())] == SCORE_PSI_ALERT
 
 
 def test_no_model_exports_no_samples_and_registration_takes_no_snapshot() -> None:
