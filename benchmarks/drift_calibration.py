@@ -72,7 +72,7 @@ class Setup:
     train_overrides: tuple[str, ...]
 
 
-FRACTIONS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.35, 0.5)
+FRACTIONS = (0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.15, 0.2, 0.35, 0.5)
 FULL = Setup(
     fresh_rows=50_000,
     strengths={"fraction": FRACTIONS, "scale": (0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0)},
@@ -193,7 +193,7 @@ def calibrate(setup: Setup, workdir: Path, seed: int = 7) -> dict[str, Any]:
                         "psi": report.column(column).psi or 0.0,
                         "score_psi": report.psi.get(SCORE_COLUMN) or 0.0,
                         # What the alert rules see: each PSI over its own alert threshold.
-                        "ratio": max(_ratios(report, thresholds).values()),
+                        "ratio": max(_ratios(report).values()),
                         "alerting": [
                             a.column
                             for a in report.alerts
@@ -206,7 +206,6 @@ def calibrate(setup: Setup, workdir: Path, seed: int = 7) -> dict[str, Any]:
     noise = measure_noise(profile, bundle, fresh, base_scores, setup, thresholds)
     cost = measure_cost(profile, bundle, setup) if setup.timing else {}
     return {
-        "limits": {c: _limit(profile, c, thresholds) for c in (*profile.columns, SCORE_COLUMN)},
         "base_auc": base_auc,
         "fresh_rows": setup.fresh_rows,
         "train_rows": profile.rows,
@@ -217,10 +216,10 @@ def calibrate(setup: Setup, workdir: Path, seed: int = 7) -> dict[str, Any]:
     }
 
 
-def _ratios(report: DriftReport, thresholds: DriftThresholds) -> dict[str, float]:
+def _ratios(report: DriftReport) -> dict[str, float]:
     """Each column's (and the scores') PSI divided by its alert threshold: >= 1 alerts."""
     entries = [*report.columns, *([report.score] if report.score else [])]
-    return {e.column: (e.psi or 0.0) / thresholds.psi_limits(e.kind)[1] for e in entries}
+    return {e.column: (e.psi or 0.0) / e.psi_threshold for e in entries}
 
 
 def _progress(row: dict[str, Any]) -> str:
@@ -239,24 +238,21 @@ def measure_noise(
     setup: Setup,
     thresholds: DriftThresholds,
 ) -> dict[str, dict[str, float]]:
-    """Largest PSI of unshifted samples, per column, at min_rows and at the window's size."""
+    """Per sample size (min_rows, the window): per column, the largest PSI of unshifted samples
+    and the alert threshold at that size (the noise floor raises it for small samples)."""
     rng = np.random.default_rng(11)
-    out: dict[str, dict[str, float]] = {}
+    out: dict[str, dict[str, tuple[float, float]]] = {}
     for wanted in (thresholds.min_rows, setup.window):
         size = min(wanted, len(fresh))
-        largest: dict[str, float] = {}
+        largest: dict[str, tuple[float, float]] = {}
         for _ in range(setup.noise_repeats):
             rows = rng.choice(len(fresh), size=size, replace=False)
-            report = profile.compare(fresh.iloc[rows], scores=scores[rows])
-            for name, psi in report.psi.items():
-                largest[name] = max(largest.get(name, 0.0), psi or 0.0)
+            report = profile.compare(fresh.iloc[rows], scores=scores[rows], thresholds=thresholds)
+            for entry in [*report.columns, *([report.score] if report.score else [])]:
+                seen = largest.get(entry.column, (0.0, entry.psi_threshold))[0]
+                largest[entry.column] = (max(seen, entry.psi or 0.0), entry.psi_threshold)
         out[f"{size:,} rows"] = largest
     return out
-
-
-def _limit(profile: DataProfile, column: str, thresholds: DriftThresholds) -> float:
-    kind = "score" if column == SCORE_COLUMN else profile.columns[column].kind
-    return thresholds.psi_limits(kind)[1]
 
 
 def _best_of(repeats: int, action: Callable[[], object]) -> float:
@@ -269,29 +265,72 @@ def _best_of(repeats: int, action: Callable[[], object]) -> float:
 
 
 def measure_cost(profile: DataProfile, bundle: Any, setup: Setup) -> dict[str, float]:
-    """Seconds per call of each check, best of several runs."""
+    """Seconds per call of each check, and of what it rides on (serving, batch scoring)."""
+    from mlsys.scoring import Coded
+    from mlsys.serving import LoadedModel, RecordValidator, compile_scorer
+
     frame, _ = generate_leads(n_rows=200_000, seed=5)
     typed = coerce_features(frame, bundle.schema)
     scores = np.clip(np.random.default_rng(0).beta(1, 8, len(typed)), 0, 1)
     schema = bundle.schema
-    columns = {
-        name: _as_served(typed[name], kind)
-        for name, kind in zip(schema.columns, schema.kinds, strict=True)
-    }
+    kinds = dict(zip(schema.columns, schema.kinds, strict=True))
+    columns = {name: _as_served(typed[name], kinds[name]) for name in schema.columns}
     chunk = {name: values[:20_000] for name, values in columns.items()}
-    one = {name: values[:1] for name, values in columns.items()}
-    hundred = {name: values[:100] for name, values in columns.items()}
+    coded = dict(chunk)
+    for name in schema.categorical:
+        codes, levels = pd.factorize(typed[name].iloc[:20_000], use_na_sentinel=True)
+        coded[name] = Coded(
+            np.where(codes < 0, len(levels), codes).astype(np.intp),
+            np.array([*levels, None], dtype=object),
+        )
+    model = LoadedModel(
+        bundle=bundle,
+        name="bench",
+        version="1",
+        alias=None,
+        run_id=None,
+        source="bench",
+        fast=True,
+        scorer=compile_scorer(bundle),
+    )
+    validator = RecordValidator(schema)
+    records = [_record(typed.iloc[i], kinds) for i in range(100)]
+
+    def serve(batch: list[dict[str, Any]]) -> Any:
+        return model.score(validator.columns_of(validator.validate(batch)))
+
+    one, hundred = validator.columns_of(records[:1]), validator.columns_of(records)
     drift = RollingDrift(profile)
     counter = profile.counter()
     return {
         "learn_200k": _best_of(3, lambda: DataProfile.learn(typed, schema, scores=scores)),
         "compare_frame_200k": _best_of(3, lambda: profile.compare(typed, scores=scores)),
         "add_chunk_20k": _best_of(5, lambda: counter.add(chunk, scores[:20_000])),
+        "add_coded_20k": _best_of(5, lambda: counter.add(coded, scores[:20_000])),
+        "score_chunk_20k": _best_of(5, lambda: model.score(chunk)),
         "observe_1": _best_of(2000, lambda: drift.observe(one, scores[:1])),
-        "observe_100": _best_of(500, lambda: drift.observe(hundred, scores[:100])),
+        "serve_1": _best_of(2000, lambda: serve(records[:1])),
+        "observe_100": _best_of(300, lambda: drift.observe(hundred, scores[:100])),
+        "serve_100": _best_of(300, lambda: serve(records)),
         "snapshot": _best_of(50, drift.snapshot),
         "columns": float(len(schema.columns) + 1),
     }
+
+
+def _record(row: pd.Series, kinds: dict[str, str]) -> dict[str, Any]:
+    """A JSON record as a client sends it: null for missing, true/false for booleans."""
+    out: dict[str, Any] = {}
+    for name, kind in kinds.items():
+        value = row[name]
+        if pd.isna(value):
+            out[name] = None
+        elif kind == "boolean":
+            out[name] = bool(value)
+        elif kind == "numeric":
+            out[name] = float(value)
+        else:
+            out[name] = str(value)
+    return out
 
 
 def _as_served(column: pd.Series, kind: str) -> np.ndarray[Any, Any]:
@@ -360,7 +399,8 @@ def _rules(thresholds: DriftThresholds) -> str:
     return (
         "Alert: a numeric or categorical column's PSI >= "
         f"{thresholds.feature_psi_alert:g}, a boolean column's >= "
-        f"{thresholds.boolean_psi_alert:g}, or the scores' >= {thresholds.score_psi_alert:g}."
+        f"{thresholds.boolean_psi_alert:g}, or the scores' >= {thresholds.score_psi_alert:g}; "
+        "each raised to the noise floor of the rows at hand when that is higher."
     )
 
 
@@ -420,11 +460,11 @@ def block(results: dict[str, Any]) -> str:
         )
     noise_lines = []
     for size, largest in results["noise"].items():
-        ratios = {c: v / results["limits"][c] for c, v in largest.items()}
+        ratios = {c: psi / limit for c, (psi, limit) in largest.items()}
         worst = max(ratios, key=lambda c: ratios[c])
         noise_lines.append(
-            f"at {size}, {worst} came closest: PSI {largest[worst]:.3f}, "
-            f"{ratios[worst]:.2f} times its threshold"
+            f"at {size}, {worst} came closest: PSI {largest[worst][0]:.3f}, "
+            f"{ratios[worst]:.2f} times its threshold there ({largest[worst][1]:.3g})"
         )
     lines += [
         "",
@@ -453,7 +493,8 @@ def page(results: dict[str, Any], setup: Setup) -> str:
         "",
         f"Shipped thresholds: {_rules(thresholds)} Warnings from "
         f"{thresholds.feature_psi_warning:g}, {thresholds.boolean_psi_warning:g} and "
-        f"{thresholds.score_psi_warning:g}; no verdict below {thresholds.min_rows:,} rows.",
+        f"{thresholds.score_psi_warning:g}; no threshold below the noise floor of the rows at "
+        f"hand (p = {thresholds.noise_p:g}); no verdict below {thresholds.min_rows:,} rows.",
         "",
         "## Every shift",
         "",
@@ -474,14 +515,18 @@ def page(results: dict[str, Any], setup: Setup) -> str:
         "## Noise: unshifted samples",
         "",
         f"Largest PSI over {setup.noise_repeats} random samples of the fresh leads, drawn without "
-        "replacement and scored unchanged.",
+        "replacement and scored unchanged, and the alert threshold at that sample size (the "
+        "kind's threshold, or the noise floor when that is higher).",
         "",
-        "| column | alert threshold | " + " | ".join(sizes) + " |",
-        "|---|---|" + "---|" * len(sizes),
+        "| column | " + " | ".join(f"{s}: largest PSI | threshold" for s in sizes) + " |",
+        "|---|" + "---|---|" * len(sizes),
     ]
     for column in results["noise"][sizes[0]]:
-        noise = " | ".join(_fmt(results["noise"][s][column]) for s in sizes)
-        lines.append(f"| {column} | {results['limits'][column]:g} | {noise} |")
+        cells = " | ".join(
+            f"{_fmt(results['noise'][s][column][0])} | {results['noise'][s][column][1]:.3g}"
+            for s in sizes
+        )
+        lines.append(f"| {column} | {cells} |")
     cost = results["cost"]
     if cost:
         per = cost["columns"]
@@ -519,12 +564,20 @@ def _method() -> list[str]:
     return "\n\n".join(" ".join(p.split()) for p in paragraphs).replace("``", "`").split("\n")
 
 
+BLOCK = re.compile(re.escape(START) + r".*?" + re.escape(END), re.S)
+
+
+def check_doc(doc: Path) -> str | None:
+    """Why ``doc`` cannot take the generated block, or None when it can."""
+    if not doc.is_file():
+        return f"{doc} does not exist"
+    if not BLOCK.search(doc.read_text()):
+        return f"{doc} has no '{START}' ... '{END}' block to rewrite"
+    return None
+
+
 def write_block(doc: Path, text: str) -> None:
-    source = doc.read_text() if doc.exists() else f"{START}\n{END}\n"
-    pattern = re.compile(re.escape(START) + r".*?" + re.escape(END), re.S)
-    if not pattern.search(source):
-        raise SystemExit(f"error: {doc} has no {START} ... {END} block to rewrite")
-    doc.write_text(pattern.sub(lambda _: text, source))
+    doc.write_text(BLOCK.sub(lambda _: text, doc.read_text()))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -537,12 +590,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--doc", type=Path, help="rewrite the generated block of this file")
     args = parser.parse_args(argv)
     setup = SMOKE if args.smoke else FULL
+    page_path = args.page or (PAGE if args.write else None)
+    doc_path = args.doc or (DOC if args.write else None)
+    problem = check_doc(doc_path) if doc_path else None
+    if problem:
+        print(f"error: {problem}. Fix: add the markers where the table goes.", file=sys.stderr)
+        return 2
     with tempfile.TemporaryDirectory(prefix="drift-calibration-") as workdir:
         results = calibrate(setup, Path(workdir))
     text = block(results)
     print(text)
-    page_path = args.page or (PAGE if args.write else None)
-    doc_path = args.doc or (DOC if args.write else None)
     if page_path:
         page_path.write_text(page(results, setup))
     if doc_path:

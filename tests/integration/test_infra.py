@@ -445,7 +445,7 @@ def test_drift_alerts_compare_with_the_exported_thresholds() -> None:
     assert score["expr"] == "mlsys_score_psi >= mlsys_score_psi_threshold"
     assert (
         f"({FEATURE_PSI_ALERT:g} for numeric and categorical columns, {BOOLEAN_PSI_ALERT:g} for "
-        "boolean ones)" in feature["annotations"]["description"]
+        "boolean ones, higher while" in feature["annotations"]["description"]
     )
     assert f"at or above {SCORE_PSI_ALERT:g} " in score["annotations"]["description"]
     for rule in (feature, score):

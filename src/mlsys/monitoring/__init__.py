@@ -66,7 +66,12 @@ if TYPE_CHECKING:
         SCORE_PSI_THRESHOLD_METRIC,
         DriftCollector,
     )
-    from mlsys.monitoring._psi import PSI_EPSILON, population_stability_index
+    from mlsys.monitoring._psi import (
+        NOISE_P,
+        PSI_EPSILON,
+        population_stability_index,
+        psi_noise_floor,
+    )
     from mlsys.monitoring._rolling import RollingDrift
 
 __all__ = [
@@ -77,6 +82,7 @@ __all__ = [
     "FEATURE_PSI_METRIC",
     "FEATURE_PSI_THRESHOLD_METRIC",
     "FEATURE_PSI_WARNING",
+    "NOISE_P",
     "PROFILE_FORMAT",
     "PSI_EPSILON",
     "SCORE_COLUMN",
@@ -106,6 +112,7 @@ __all__ = [
     "ThresholdFacts",
     "model_card_html",
     "population_stability_index",
+    "psi_noise_floor",
     "render_model_card",
 ]
 
@@ -164,7 +171,10 @@ _LAZY = {
         ],
         "mlsys.monitoring._prometheus",
     ),
-    **dict.fromkeys(["PSI_EPSILON", "population_stability_index"], "mlsys.monitoring._psi"),
+    **dict.fromkeys(
+        ["NOISE_P", "PSI_EPSILON", "population_stability_index", "psi_noise_floor"],
+        "mlsys.monitoring._psi",
+    ),
     "RollingDrift": "mlsys.monitoring._rolling",
 }
 

@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from mlsys.monitoring._bins import SCORE_COLUMN, BinLayout, ColumnBins
 from mlsys.monitoring._profile import CategoricalProfile, DataProfile, NumericProfile
-from mlsys.monitoring._psi import population_stability_index
+from mlsys.monitoring._psi import NOISE_P, population_stability_index, psi_noise_floor
 
 __all__ = [
     "BOOLEAN_PSI_ALERT",
@@ -46,14 +46,15 @@ FEATURE_PSI_WARNING: Final = 0.1
 """A numeric or categorical column's PSI from which it is a moderate shift (a warning)."""
 FEATURE_PSI_ALERT: Final = 0.2
 """A numeric or categorical column's PSI from which it is a major shift (an alert)."""
-BOOLEAN_PSI_WARNING: Final = 0.015
+BOOLEAN_PSI_WARNING: Final = 0.004
 """A boolean column's PSI from which it is a moderate shift.
 
-Lower than for other columns: a boolean has two values, so the same damage moves its PSI far
-less (10 % of ``requested_demo`` flipped: PSI 0.033, yet 0.012 of ROC-AUC lost), while its
-noise is lower too (at most 0.007 on 1,000 unshifted rows).
+Lower than for other columns: a boolean has two values, so damage that costs ROC-AUC (a share
+of ``requested_demo`` flipped) moves its PSI far less than a comparable shift of a column with
+ten bins; a share of 1s moving from 15 % to 18 % is about 0.008. Small samples are protected by
+the noise floor (:func:`psi_noise_floor`), not by this number.
 """
-BOOLEAN_PSI_ALERT: Final = 0.025
+BOOLEAN_PSI_ALERT: Final = 0.008
 """A boolean column's PSI from which it is a major shift (an alert)."""
 SCORE_PSI_WARNING: Final = 0.05
 """The scores' PSI from which they are a moderate shift."""
@@ -85,11 +86,15 @@ class DriftThresholds(_Contract):
             share of rows: 0.05 is 5 points) is an alert.
         out_of_range_rate: This share of a numeric column's values below the training minimum
             or above the maximum is an alert.
-        unseen_rate: This share of a categorical column's values at levels never seen in
-            training is an alert.
+        unseen_rate: A categorical column's values at levels never seen in training this much
+            more often than training leads to expect (its long tail's Good-Turing share; 0 for
+            a column of a few frequent levels) is an alert.
         min_rows: Fewer rows than this give no PSI verdict: the index of a small sample is
             mostly noise (about ``(bins - 1) / rows`` on average).
         min_count: A data-quality alert needs at least this many offending rows as well.
+        noise_p: No PSI threshold is below the noise floor for the rows at hand: the index
+            that a sample of the training distribution itself reaches with this chance
+            (:func:`psi_noise_floor`).
     """
 
     feature_psi_warning: float = Field(default=FEATURE_PSI_WARNING, gt=0)
@@ -103,6 +108,7 @@ class DriftThresholds(_Contract):
     unseen_rate: float = Field(default=0.01, gt=0, le=1)
     min_rows: int = Field(default=1000, ge=1)
     min_count: int = Field(default=10, ge=1)
+    noise_p: float = Field(default=NOISE_P, gt=0, lt=1)
 
     @model_validator(mode="after")
     def _ordered(self) -> DriftThresholds:
@@ -114,7 +120,10 @@ class DriftThresholds(_Contract):
         return self
 
     def psi_limits(self, kind: str) -> tuple[float, float]:
-        """Warning and alert PSI for a column of ``kind`` (``score`` for the scores)."""
+        """Warning and alert PSI for a column of ``kind`` (``score`` for the scores).
+
+        A report raises both to the noise floor of its number of rows when that is higher.
+        """
         if kind == "score":
             return self.score_psi_warning, self.score_psi_alert
         if kind == "boolean":
@@ -130,6 +139,9 @@ class ColumnDrift(_Contract):
         kind: ``numeric``, ``boolean``, ``categorical`` or ``score``.
         rows: Rows observed.
         psi: Population stability index against the training bins (``None`` without rows).
+        psi_threshold: The PSI from which this column alerts: its kind's threshold, or the
+            noise floor of this many rows when that is higher.
+        psi_warning: The same for a warning.
         severity: ``stable``, ``moderate`` or ``major`` by the PSI thresholds, or
             ``too_few_rows`` below ``min_rows``.
         missing: Rows without a value.
@@ -140,6 +152,7 @@ class ColumnDrift(_Contract):
         training_min: Smallest training value (numeric, score).
         training_max: Largest training value (numeric, score).
         unseen: Values at levels never seen in training (categorical).
+        expected_unseen_rate: The share of such values training leads to expect (categorical).
         unseen_examples: Some of those levels, with their counts.
     """
 
@@ -147,6 +160,8 @@ class ColumnDrift(_Contract):
     kind: Literal["numeric", "boolean", "categorical", "score"]
     rows: int
     psi: float | None
+    psi_threshold: float
+    psi_warning: float
     severity: Severity
     missing: int
     missing_rate: float | None
@@ -156,6 +171,7 @@ class ColumnDrift(_Contract):
     training_min: float | None = None
     training_max: float | None = None
     unseen: int = 0
+    expected_unseen_rate: float = 0.0
     unseen_examples: dict[str, int] = Field(default_factory=dict)
 
     @property
@@ -300,11 +316,13 @@ def build_report(
     for bins in layout.columns:
         source = profile.scores if bins.kind == "score" else profile.columns[bins.column]
         assert source is not None
+        reference = profile.score_rows if bins.kind == "score" else profile.rows
         entry = _column_drift(
             bins,
             source,
             counts[bins.slice],
             layout.expected[bins.slice],
+            reference,
             thresholds,
             (examples or {}).get(bins.column),
         )
@@ -329,12 +347,22 @@ def _column_drift(
     source: Any,
     counts: CountArray,
     expected: np.ndarray[Any, Any],
+    reference_rows: int,
     thresholds: DriftThresholds,
     examples: Counter[str] | None,
 ) -> ColumnDrift:
     rows = int(counts.sum())
-    psi = population_stability_index(expected, counts) if rows else math.nan
-    warning, alert = thresholds.psi_limits(bins.kind)
+    psi_counts, psi_expected = counts, expected
+    if isinstance(source, CategoricalProfile) and source.unseen_share > 0:
+        # A long tail: a new level is one more rare level, so it counts with "other".
+        other = len(source.levels)
+        psi_counts = np.delete(counts, other + 1)
+        psi_counts[other] += counts[other + 1]
+        psi_expected = np.delete(expected, other + 1)
+    psi = population_stability_index(psi_expected, psi_counts) if rows else math.nan
+    filled = int(np.count_nonzero(psi_expected > 0))
+    floor = psi_noise_floor(filled - 1, rows, reference_rows, p=thresholds.noise_p)
+    warning, alert = (max(limit, floor) for limit in thresholds.psi_limits(bins.kind))
     severity: Severity = (
         "too_few_rows"
         if rows < thresholds.min_rows
@@ -360,6 +388,7 @@ def _column_drift(
         known = source.all_levels_known
         extra = {
             "unseen": int(counts[bins.unseen]) if known else 0,
+            "expected_unseen_rate": source.unseen_share,
             "unseen_examples": dict((examples or Counter()).most_common(5)) if known else {},
         }
     return ColumnDrift(
@@ -367,6 +396,8 @@ def _column_drift(
         kind=bins.kind,
         rows=rows,
         psi=None if math.isnan(psi) else psi,
+        psi_threshold=alert,
+        psi_warning=warning,
         severity=severity,
         missing=missing,
         missing_rate=missing / rows if rows else None,
@@ -379,8 +410,7 @@ def _alerts(entry: ColumnDrift, thresholds: DriftThresholds) -> list[DriftAlert]
     found: list[DriftAlert] = []
     name, rows = entry.column, entry.rows
     if entry.psi is not None and entry.severity in ("major", "moderate"):
-        warning, alert = thresholds.psi_limits(entry.kind)
-        limit = alert if entry.severity == "major" else warning
+        limit = entry.psi_threshold if entry.severity == "major" else entry.psi_warning
         found.append(
             DriftAlert(
                 column=name,
@@ -389,7 +419,7 @@ def _alerts(entry: ColumnDrift, thresholds: DriftThresholds) -> list[DriftAlert]
                 value=entry.psi,
                 threshold=limit,
                 message=(
-                    f"{name}: PSI {entry.psi:.3f} >= {limit:g}, a {entry.severity} shift "
+                    f"{name}: PSI {entry.psi:.3f} >= {limit:.3g}, a {entry.severity} shift "
                     f"from the training distribution ({rows:,} rows)"
                 ),
             )
@@ -427,18 +457,25 @@ def _alerts(entry: ColumnDrift, thresholds: DriftThresholds) -> list[DriftAlert]
                 ),
             )
         )
-    if entry.unseen >= thresholds.min_count and entry.unseen / rows >= thresholds.unseen_rate:
+    unseen_limit = entry.expected_unseen_rate + thresholds.unseen_rate
+    if entry.unseen >= thresholds.min_count and entry.unseen / rows >= unseen_limit:
         shown = ", ".join(f"'{level}' ({n:,})" for level, n in entry.unseen_examples.items())
+        expected = (
+            f" ({entry.expected_unseen_rate:.1%} expected from training's long tail)"
+            if entry.expected_unseen_rate
+            else ""
+        )
         found.append(
             DriftAlert(
                 column=name,
                 check="unseen",
                 severity="alert",
                 value=entry.unseen / rows,
-                threshold=thresholds.unseen_rate,
+                threshold=unseen_limit,
                 message=(
                     f"{name}: {entry.unseen:,} of {rows:,} values ({entry.unseen / rows:.1%}) "
-                    "at levels never seen in training" + (f", e.g. {shown}" if shown else "")
+                    f"at levels never seen in training{expected}"
+                    + (f", e.g. {shown}" if shown else "")
                 ),
             )
         )

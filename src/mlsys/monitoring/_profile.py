@@ -12,8 +12,9 @@ Each column is cut into bins, and the profile holds the share of training rows p
   10 bins; a value below the training minimum or above the maximum, and a missing value, each
   fall into a bin of their own, which training leaves empty (missing: the missing rate);
 * boolean: false, true, missing;
-* categorical: the :data:`TOP_LEVELS` most frequent levels, the rest of the training levels
-  pooled as ``other``, a bin for levels never seen in training (empty in training), missing.
+* categorical: the :data:`TOP_LEVELS` most frequent levels (each with at least
+  :data:`MIN_LEVEL_ROWS` training rows), the rest of the training levels pooled as ``other``, a
+  bin for levels never seen in training (empty in training), missing.
 
 The calibrated scores are profiled like a numeric column.
 """
@@ -39,6 +40,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "MAX_KNOWN_LEVELS",
+    "MIN_LEVEL_ROWS",
     "PROFILE_FORMAT",
     "QUANTILES",
     "TOP_LEVELS",
@@ -58,6 +60,9 @@ QUANTILES: Final = 10
 """Numeric columns are cut at the deciles of their training values."""
 TOP_LEVELS: Final = 30
 """Categorical levels profiled one by one; rarer levels are pooled as ``other``."""
+MIN_LEVEL_ROWS: Final = 30
+"""A level needs this many training rows for a bin of its own: the share of a level seen a
+handful of times is itself noise, and would make every later sample look drifted."""
 MAX_KNOWN_LEVELS: Final = 1000
 """Up to this many training levels are remembered, so unseen levels can be told from rare ones;
 a column with more keeps only its top levels, and unseen levels then count as ``other``."""
@@ -185,6 +190,11 @@ class CategoricalProfile(_Contract):
         levels: The most frequent training levels, most frequent first.
         shares: Share of all training rows at each of ``levels``.
         other_share: Share of training rows at any other (rarer) level.
+        unseen_share: How often a level never seen in training is to be expected: the share
+            of training rows whose level occurs once (the Good-Turing estimate). A long tail
+            (campaigns, job titles) keeps producing new levels, and that is not drift: for such
+            a column the PSI counts new levels with the rare ones, and only new levels well
+            beyond this share are reported.
         other_levels: The rarer levels, when every training level is remembered.
         all_levels_known: Every training level is in ``levels`` or ``other_levels``, so a level
             in neither was never seen in training. False for columns with more than
@@ -196,6 +206,7 @@ class CategoricalProfile(_Contract):
     levels: tuple[str, ...]
     shares: tuple[float, ...]
     other_share: float
+    unseen_share: float = 0.0
     other_levels: tuple[str, ...] = ()
     all_levels_known: bool = True
     missing_rate: float
@@ -207,10 +218,12 @@ class CategoricalProfile(_Contract):
         if len({*self.levels, *self.other_levels}) != len(self.levels) + len(self.other_levels):
             raise ValueError("a level is listed twice")
         _check_shares((*self.shares, self.other_share, self.missing_rate), "categorical column")
+        if not 0.0 <= self.unseen_share <= self.other_share + _SHARE_TOLERANCE:
+            raise ValueError(f"unseen_share {self.unseen_share} is not within [0, other_share]")
         return self
 
     def expected(self) -> FloatArray:
-        """Training share of each level, other, unseen (0) and missing."""
+        """Training share of each level, other, unseen (none) and missing."""
         return np.array([*self.shares, self.other_share, 0.0, self.missing_rate])
 
     def describe(self) -> str:
@@ -268,6 +281,7 @@ class DataProfile(_Contract):
         *,
         scores: Any = None,
         top_levels: int = TOP_LEVELS,
+        min_level_rows: int = MIN_LEVEL_ROWS,
     ) -> DataProfile:
         """Profile the training split's features and the validation split's scores.
 
@@ -276,7 +290,8 @@ class DataProfile(_Contract):
                 float64 with NaN for missing, categorical columns strings.
             schema: The feature schema; every column of it is profiled.
             scores: Calibrated probabilities of the validation split (any 1-D array).
-            top_levels: Categorical levels profiled one by one.
+            top_levels: Categorical levels profiled one by one, at most.
+            min_level_rows: Training rows a level needs to be profiled on its own.
 
         Raises:
             DataError: No training rows, or scores outside ``[0, 1]``.
@@ -287,7 +302,7 @@ class DataProfile(_Contract):
         columns: dict[str, NumericProfile | BooleanProfile | CategoricalProfile] = {}
         for name, kind in zip(schema.columns, schema.kinds, strict=True):
             if kind == "categorical":
-                columns[name] = _learn_categorical(frame[name], top_levels)
+                columns[name] = _learn_categorical(frame[name], top_levels, min_level_rows)
             else:
                 values = frame[name].to_numpy(dtype=np.float64, na_value=np.nan)
                 columns[name] = (
@@ -419,20 +434,27 @@ def _learn_boolean(values: FloatArray) -> BooleanProfile:
     )
 
 
-def _learn_categorical(column: pd.Series, top_levels: int) -> CategoricalProfile:
+def _learn_categorical(
+    column: pd.Series, top_levels: int, min_level_rows: int
+) -> CategoricalProfile:
     n = len(column)
     counts = column.value_counts(dropna=True)
     # Most frequent first; ties by level, so the same data always gives the same profile.
     ordered = sorted(
         ((str(level), int(count)) for level, count in counts.items()), key=lambda p: (-p[1], p[0])
     )
-    top, rest = ordered[:top_levels], ordered[top_levels:]
+    own = sum(1 for _, count in ordered[:top_levels] if count >= min_level_rows)
+    top, rest = ordered[:own], ordered[own:]
     known = len(ordered) <= MAX_KNOWN_LEVELS
     missing = n - sum(c for _, c in ordered)
+    # Good-Turing: the chance that the next row brings a new level is the share of rows whose
+    # level was seen once. Only levels pooled in "other" can be seen once (own bins need more).
+    once = sum(1 for _, count in rest if count == 1) if known else 0
     return CategoricalProfile(
         levels=tuple(level for level, _ in top),
         shares=tuple(count / n for _, count in top),
         other_share=sum(count for _, count in rest) / n,
+        unseen_share=once / n,
         other_levels=tuple(level for level, _ in rest) if known else (),
         all_levels_known=known,
         missing_rate=missing / n,

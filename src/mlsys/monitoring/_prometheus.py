@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterator
 from typing import Final
 
@@ -28,8 +29,9 @@ WINDOW_ROWS_METRIC: Final = "mlsys_drift_window_rows"
 class DriftCollector:
     """A custom collector: each scrape takes a snapshot of the current window.
 
-    Beside each PSI it exports the alert threshold that applies to it (a boolean column's is
-    lower than a numeric one's, see ``DriftThresholds``), so one alert rule,
+    Beside each PSI it exports the alert threshold that applies to it now (a boolean column's
+    is lower than a numeric one's, and none is below the noise floor of the window's rows, see
+    ``DriftThresholds``), so one alert rule,
     ``mlsys_feature_psi >= mlsys_feature_psi_threshold``, covers every column. The PSI is NaN
     while the window holds fewer than ``thresholds.min_rows`` rows (a small sample's index is
     noise), so the alert rules stay quiet after a start or a model reload. No window (no model
@@ -56,15 +58,16 @@ class DriftCollector:
         drift = self._window()
         if drift is not None:
             report = drift.snapshot()
-            limits = drift.thresholds.psi_limits
             for entry in report.columns:
                 feature.add_metric([entry.column], _value(entry.psi, entry.severity))
-                feature_limit.add_metric([entry.column], limits(entry.kind)[1])
+                feature_limit.add_metric([entry.column], entry.psi_threshold)
             if drift.layout.profile.scores is not None:
-                psi = report.score.psi if report.score else None
-                verdict = report.score.severity if report.score else "too_few_rows"
-                score.add_metric([], _value(psi, verdict))
-                score_limit.add_metric([], limits("score")[1])
+                if report.score is None:
+                    score.add_metric([], math.nan)
+                    score_limit.add_metric([], drift.thresholds.score_psi_alert)
+                else:
+                    score.add_metric([], _value(report.score.psi, report.score.severity))
+                    score_limit.add_metric([], report.score.psi_threshold)
             rows.add_metric([], report.rows)
         yield from (feature, feature_limit, score, score_limit, rows)
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any, Final
 
 import numpy as np
 
-__all__ = ["PSI_EPSILON", "population_stability_index"]
+__all__ = ["NOISE_P", "PSI_EPSILON", "population_stability_index", "psi_noise_floor"]
 
 PSI_EPSILON: Final = 1e-4
 """Floor of a bin's share on either side (0.01 % of rows).
@@ -16,6 +17,39 @@ the training range. Flooring both shares keeps the index finite and still large 
 in such a bin: 5 % of rows at an unseen level alone adds ``0.05 * ln(0.05 / 1e-4) = 0.31``, a
 major shift, while one stray row in 10,000 adds nothing (its share is the floor itself).
 """
+
+
+NOISE_P: Final = 1e-4
+"""Chance that a sample drawn from the training distribution itself reaches the noise floor."""
+
+
+def psi_noise_floor(
+    degrees_of_freedom: int, rows: int, reference_rows: int, *, p: float = NOISE_P
+) -> float:
+    """The PSI that ``rows`` rows from the training distribution reach only with chance ``p``.
+
+    For small differences the index is Pearson's chi-square statistic over the sample size,
+    ``PSI ~ X2 / rows``, and ``X2`` follows a chi-square distribution with one degree of freedom
+    fewer than the bins the training rows fill. The training shares are themselves estimated
+    from ``reference_rows`` rows, which adds their own noise. So a PSI above
+    ``chi2.isf(p, dof) * (1 / rows + 1 / reference_rows)`` is drift with confidence ``1 - p``:
+    a few hundred rows need a large index, a window of 10,000 a small one. The thresholds of a
+    report are never below this floor.
+
+    Example:
+        >>> round(psi_noise_floor(1, 1_000, 11_000), 4)
+        0.0165
+        >>> psi_noise_floor(1, 0, 11_000)
+        inf
+    """
+    if degrees_of_freedom < 1:
+        return 0.0
+    if rows <= 0 or reference_rows <= 0:
+        return math.inf
+    from scipy.stats import chi2
+
+    quantile = float(chi2.isf(p, degrees_of_freedom))
+    return quantile * (1 / rows + 1 / reference_rows)
 
 
 def population_stability_index(

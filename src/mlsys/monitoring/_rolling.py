@@ -10,7 +10,7 @@ calibrated for a window of ``n`` rows mean the same thing on every server, and "
 10,000 leads" is what an operator can reason about. Exponential decay would weigh a burst of
 traffic more than the quiet hours before it, by request rate rather than by rows.
 
-Memory is ``blocks x bins`` 64-bit counters (about 25 KB for the leads model). ``observe``
+Memory is ``blocks x bins`` 64-bit counters (under 16 KB for the leads model). ``observe``
 bins a request's columns with numpy only (no pandas, no allocation per row) and holds the lock
 for one vector addition; ``snapshot`` sums the ring and computes the PSI per column, off the
 request path (at scrape time, from :class:`~mlsys.monitoring.DriftCollector`).

@@ -23,9 +23,11 @@ from mlsys.monitoring import (
     FEATURE_PSI_WARNING,
     SCORE_PSI_ALERT,
     SCORE_PSI_WARNING,
+    CategoricalProfile,
     DataProfile,
     DriftThresholds,
     NumericProfile,
+    psi_noise_floor,
 )
 from mlsys.scoring import Coded
 
@@ -91,6 +93,28 @@ def test_unseen_levels_are_counted_with_examples(profile: DataProfile, leads: Da
     assert "'quantum' (40)" in alert.message
 
 
+def test_a_long_tail_keeps_bringing_new_levels_without_drift(
+    profile: DataProfile, leads: Dataset
+) -> None:
+    """New campaigns replacing rare ones leave the PSI alone; they are counted, not blamed."""
+    column = profile.columns["utm_campaign"]
+    assert isinstance(column, CategoricalProfile)
+    assert column.unseen_share > 0  # campaigns seen once in 1,500 leads
+    frame = leads.features.copy()
+    rare = frame["utm_campaign"].isin(column.other_levels)
+    frame.loc[rare, "utm_campaign"] = "new_" + frame.loc[rare, "utm_campaign"]
+    entry = profile.compare(frame).column("utm_campaign")
+    assert entry.unseen == int(rare.sum())
+    assert entry.expected_unseen_rate == column.unseen_share
+    assert entry.psi == pytest.approx(0.0, abs=1e-12)
+    # Within the expected share plus the tolerance: no alert; beyond it: an alert that says so.
+    few = leads.features.copy()
+    few.loc[few.index[: int(len(few) * column.unseen_share)], "utm_campaign"] = "new"
+    assert not [a for a in profile.compare(few).alerts if a.check == "unseen"]
+    (alert,) = [a for a in profile.compare(frame).alerts if a.check == "unseen"]
+    assert "expected from training's long tail" in alert.message
+
+
 def test_missing_rate_far_above_training_is_an_alert(profile: DataProfile, leads: Dataset) -> None:
     frame = leads.features.copy()
     frame.loc[:299, "seniority"] = np.nan
@@ -115,7 +139,12 @@ def test_psi_severity_follows_the_thresholds(profile: DataProfile, leads: Datase
     assert entry.severity == "major"
     psi_alerts = [a for a in profile.compare(frame, thresholds=strict).alerts if a.check == "psi"]
     assert [a.column for a in psi_alerts] == ["employees"]
-    assert psi_alerts[0].message.startswith(f"employees: PSI {entry.psi:.3f} >= 0.02, a major")
+    # 1,500 rows against 1,500 training rows: the noise floor is above the 0.02 asked for.
+    floor = psi_noise_floor(len(profile.columns["employees"].expected()) - 3, 1500, 1500)
+    assert entry.psi_threshold == pytest.approx(max(0.02, floor))
+    assert psi_alerts[0].message.startswith(
+        f"employees: PSI {entry.psi:.3f} >= {entry.psi_threshold:.3g}, a major"
+    )
     assert profile.compare(frame, thresholds=lenient).column("employees").severity == "stable"
 
 
@@ -135,6 +164,25 @@ def test_boolean_columns_have_their_own_lower_threshold(
     assert thresholds.psi_limits("numeric") == (FEATURE_PSI_WARNING, FEATURE_PSI_ALERT)
     assert thresholds.psi_limits("categorical") == (FEATURE_PSI_WARNING, FEATURE_PSI_ALERT)
     assert thresholds.psi_limits("score") == (SCORE_PSI_WARNING, SCORE_PSI_ALERT)
+
+
+def test_no_threshold_is_below_the_noise_floor(profile: DataProfile, leads: Dataset) -> None:
+    """Unshifted samples do not alert, however low the thresholds asked for."""
+    eager = DriftThresholds(
+        feature_psi_warning=1e-6,
+        feature_psi_alert=1e-6,
+        boolean_psi_warning=1e-6,
+        boolean_psi_alert=1e-6,
+        min_rows=100,
+    )
+    for rows in (slice(0, 200), slice(500, 1500)):
+        report = profile.compare(leads.features.iloc[rows], thresholds=eager)
+        assert not [a for a in report.alerts if a.check == "psi"], report.alerts
+        assert all(c.psi_threshold > 1e-6 for c in report.columns)
+    # The floor shrinks with the rows: 200 rows need a larger index than 1,000.
+    small = profile.compare(leads.features.iloc[:200], thresholds=eager)
+    large = profile.compare(leads.features.iloc[:1000], thresholds=eager)
+    assert small.column("region").psi_threshold > large.column("region").psi_threshold
 
 
 def test_too_few_rows_give_no_psi_verdict(profile: DataProfile, leads: Dataset) -> None:

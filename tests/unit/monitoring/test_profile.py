@@ -62,7 +62,7 @@ def test_boolean_share_of_ones_and_missing_rate() -> None:
 
 
 def test_categorical_levels_by_frequency_with_the_rest_pooled() -> None:
-    column = DataProfile.learn(_frame(), SCHEMA, top_levels=2).columns["colour"]
+    column = DataProfile.learn(_frame(), SCHEMA, top_levels=2, min_level_rows=1).columns["colour"]
     assert isinstance(column, CategoricalProfile)
     assert column.levels == ("red", "blue")
     assert column.shares == pytest.approx((0.4, 0.3))
@@ -73,11 +73,23 @@ def test_categorical_levels_by_frequency_with_the_rest_pooled() -> None:
     assert column.all_levels_known
 
 
+def test_levels_seen_a_few_times_are_pooled_not_profiled_alone() -> None:
+    """A level's share from a handful of rows is noise: it would make every sample drift."""
+    column = DataProfile.learn(_frame(), SCHEMA, min_level_rows=3).columns["colour"]
+    assert isinstance(column, CategoricalProfile)
+    assert column.levels == ("red", "blue")  # 4 and 3 rows; green and pink have 1
+    assert set(column.other_levels) == {"green", "pink"}
+    # Good-Turing: two of ten rows have a level seen once, so one row in five is expected to
+    # bring a level training never saw.
+    assert column.unseen_share == pytest.approx(0.2)
+    assert DataProfile.learn(_frame(), SCHEMA).columns["colour"].levels == ()  # type: ignore[union-attr]
+
+
 def test_a_column_with_too_many_levels_keeps_only_its_top_ones() -> None:
     n = MAX_KNOWN_LEVELS + 5
     frame = pd.DataFrame({"colour": pd.Series([f"c{i:05d}" for i in range(n)], dtype="str")})
     schema = FeatureSchema(("colour",), ("categorical",))
-    column = DataProfile.learn(frame, schema).columns["colour"]
+    column = DataProfile.learn(frame, schema, min_level_rows=1).columns["colour"]
     assert isinstance(column, CategoricalProfile)
     assert len(column.levels) == TOP_LEVELS
     assert column.other_levels == ()

@@ -23,6 +23,7 @@ from mlsys.monitoring import (
     DriftCollector,
     DriftThresholds,
     RollingDrift,
+    psi_noise_floor,
 )
 
 pytestmark = pytest.mark.unit
@@ -73,11 +74,14 @@ def test_psi_per_column_and_of_the_scores(
         )
     assert late[(FEATURE_PSI_METRIC, (("column", "employees"),))] > 0.2
     assert late[(SCORE_PSI_METRIC, ())] == pytest.approx(report.psi["score"])
-    # Each PSI comes with the threshold its alert rule compares it with.
+    # Each PSI comes with the threshold its alert rule compares it with now: its kind's, or the
+    # noise floor of 1,500 rows against 1,500 training rows when that is higher (booleans).
     threshold = FEATURE_PSI_THRESHOLD_METRIC
     assert late[(threshold, (("column", "employees"),))] == FEATURE_PSI_ALERT
     assert late[(threshold, (("column", "industry"),))] == FEATURE_PSI_ALERT
-    assert late[(threshold, (("column", "requested_demo"),))] == BOOLEAN_PSI_ALERT
+    demo = late[(threshold, (("column", "requested_demo"),))]
+    assert demo == report.column("requested_demo").psi_threshold
+    assert demo == pytest.approx(max(BOOLEAN_PSI_ALERT, psi_noise_floor(1, 1500, 1500)))
     assert late[(SCORE_PSI_THRESHOLD_METRIC, ())] == SCORE_PSI_ALERT
 
 
