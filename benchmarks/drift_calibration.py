@@ -356,7 +356,7 @@ def _strength(shift: str, strength: float) -> str:
         return f"x{1 + strength:g}"
     if shift == "move_iqr":
         return f"+{strength:g} IQR"
-    return f"{strength:.0%}"
+    return f"{strength * 100:g}%"
 
 
 def summary_rows(results: dict[str, Any]) -> list[dict[str, Any]]:
