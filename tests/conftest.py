@@ -16,6 +16,16 @@ from mlsys.data import write_leads
 # multi-threaded speed on purpose.
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+# Tests are hermetic: what the caller exported must not change a result. HYDRA_FULL_ERROR adds
+# tracebacks to every CLI's output, and mlsys reads MLSYS_* (some at import, hence here, before
+# mlsys is imported). A test that needs one passes it to the process it starts. The CI switches
+# MLSYS_REQUIRE_* stay: they turn skips into failures. MLFLOW_TRACKING_URI is set per test below.
+for _name in [
+    name
+    for name in os.environ
+    if name == "HYDRA_FULL_ERROR" or (name.startswith("MLSYS_") and "_REQUIRE_" not in name)
+]:
+    del os.environ[_name]
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATASETS = REPO_ROOT.parent / "shared" / "datasets"

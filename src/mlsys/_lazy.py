@@ -1,7 +1,7 @@
 """Lazy package exports: a name is imported from its module on first use (PEP 562).
 
 ``import mlsys`` and ``import mlsys.evaluation`` stay cheap, so ``--cfg job`` answers fast and
-the plot worker loads the plotting code without scikit-learn or pandas.
+a notebook pays for scikit-learn, pandas or matplotlib only when it uses them.
 """
 
 from __future__ import annotations

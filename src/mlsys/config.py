@@ -2,36 +2,53 @@
 
 Only the entry points and this module see ``DictConfig``; components receive plain values.
 
-Validation happens before anything is built:
+Validation happens before anything is built, against constraints each class declares once on
+its own constructor (``max_depth: Annotated[int, Field(ge=1)] = 5``; see :mod:`mlsys._params`):
 
-* the primary config has a structured schema (:class:`TrainConfig`), so a wrong type for a
-  top-level key or an unknown key fails in Hydra with the key's name;
-* every ``_target_`` node is checked against the target's own typed ``__init__`` signature
-  (the class *is* the schema): an unknown parameter, a value of the wrong type or a value
-  outside a ``Literal`` fails with the key, the value and the valid choices;
+* the primary config has a structured schema (:class:`TrainConfig`), so an unknown top-level
+  key or a value of the wrong type fails in Hydra, and its declared ranges (``seed >= 0``, a
+  registrable ``name``) are checked before the build;
+* every ``_target_`` node is checked against the target's typed ``__init__`` (the class *is*
+  the schema) with pydantic: an unknown parameter, a wrong type or a value outside its range
+  fails with the key, the value, what it accepts and the override that fixes it;
 * ``_target_`` must live under an allowed module prefix (:data:`ALLOWED_TARGETS`); Hydra's
-  execution whitelist enforces the same list, so a config can never run arbitrary code.
+  execution whitelist enforces the same list, so a config can never run arbitrary code;
+* Hydra's and OmegaConf's own errors (an override that does not parse, a key or an option that
+  does not exist) become the same kind of :class:`ConfigError` (:func:`config_error`).
 """
 
 from __future__ import annotations
 
-import collections.abc
 import dataclasses
 import difflib
-import inspect
 import logging
 import os
-import types
-import typing
+import socket
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, get_type_hints
+from typing import TYPE_CHECKING, Annotated, Any
 
 from hydra.core.config_store import ConfigStore
+from hydra.errors import (
+    CompactHydraException,
+    MissingConfigException,
+    OverrideParseException,
+)
 from omegaconf import MISSING, DictConfig, ListConfig, OmegaConf
+from omegaconf import errors as oc_errors
+from pydantic import Field
 
+from mlsys._params import (
+    Name,
+    Seed,
+    check_params,
+    invalid_value,
+    missing_value,
+    parameters,
+    unknown_key,
+)
 from mlsys._paths import project_root
 from mlsys.errors import ConfigError
 
@@ -45,9 +62,11 @@ __all__ = [
     "TrainConfig",
     "build_pipeline",
     "compose_config",
+    "config_error",
     "instantiate_component",
     "register_configs",
     "train_model",
+    "validate_config",
     "validate_targets",
 ]
 
@@ -77,6 +96,7 @@ COMPONENT_GROUPS = (
     "registry",
 )
 _SPECIAL_KEYS = frozenset({"_target_", "_partial_", "_recursive_", "_convert_", "_args_"})
+_OVERRIDE_GRAMMAR = "https://hydra.cc/docs/advanced/override_grammar/basic/"
 
 
 PROJECT_ROOT: Path = project_root()
@@ -85,7 +105,7 @@ CONFIG_DIR: Path = Path(os.environ.get("MLSYS_CONFIG_DIR", PROJECT_ROOT / "conf"
 
 @dataclass
 class TrainConfig:
-    """Schema of ``conf/train.yaml``: top-level keys and their types.
+    """Schema of ``conf/train.yaml``: top-level keys, their types and ranges.
 
     Group nodes (``data``, ``model``, ...) are validated against their ``_target_`` class by
     :func:`validate_targets`.
@@ -100,13 +120,13 @@ class TrainConfig:
     evaluation: Any = MISSING
     tracker: Any = MISSING
     registry: Any = MISSING
-    seed: int = 42
-    name: str = "conversion"
+    seed: Seed = 42
+    name: Name = "conversion"
     verbose: bool = False
     save_predictions: bool = True
-    leakage_auc_warning: float = 0.95
+    leakage_auc_warning: Annotated[float, Field(gt=0.5, le=1)] = 0.95
     tags: dict[str, str] = field(default_factory=dict)
-    objectives: list[str] = field(default_factory=list)
+    objectives: list[Annotated[str, Field(min_length=1)]] = field(default_factory=list)
 
 
 def register_configs() -> None:
@@ -114,11 +134,20 @@ def register_configs() -> None:
     ConfigStore.instance().store(name="train_schema", node=TrainConfig)
     if not OmegaConf.has_resolver("project_root"):
         OmegaConf.register_resolver("project_root", _project_root_resolver)
+    if not OmegaConf.has_resolver("host_pid"):
+        # Cached like Hydra's ${now:}: a sweep's job configs (joblib workers too) get the
+        # value the sweep process resolved, not their own pid.
+        OmegaConf.register_resolver("host_pid", _host_pid_resolver, use_cache=True)
 
 
 def _project_root_resolver() -> str:
     """``${project_root:}``: the checkout holding ``conf/``, so paths work from any cwd."""
     return str(PROJECT_ROOT)
+
+
+def _host_pid_resolver() -> str:
+    """``${host_pid:}``: ``<host>-<pid>``, so directories of processes started together differ."""
+    return f"{socket.gethostname()}-{os.getpid()}"
 
 
 register_configs()
@@ -146,38 +175,78 @@ def compose_config(
         from mlsys.sweep import register
 
         register()
-    with initialize_config_dir(config_dir=str(directory)):
-        return compose(config_name=config_name, overrides=list(overrides))
+    try:
+        with initialize_config_dir(config_dir=str(directory)):
+            return compose(config_name=config_name, overrides=list(overrides))
+    except (CompactHydraException, oc_errors.OmegaConfBaseException) as exc:
+        raise config_error(exc) from exc
 
 
-def _check_top_level(cfg: DictConfig) -> None:
-    """Refuse top-level keys the schema does not know (``+sed=1`` is added, then ignored)."""
+def validate_config(cfg: DictConfig) -> None:
+    """Check a composed training config before anything is built; raise :class:`ConfigError`.
+
+    Top-level keys against :class:`TrainConfig`, then every ``_target_`` node against its
+    class (:func:`validate_targets`). :func:`build_pipeline` calls it first.
+
+    Example:
+        >>> validate_config(compose_config(["model.max_depth=0"]))  # doctest: +SKIP
+        ConfigError: model.max_depth: got 0 (int), expected int >= 1. Fix: model.max_depth=...
+    """
+    try:
+        _validate_top_level(cfg)
+        _validate_tree(cfg, "")
+    except oc_errors.OmegaConfBaseException as exc:
+        raise config_error(exc) from exc
+
+
+def _validate_top_level(cfg: DictConfig) -> None:
     known = [f.name for f in dataclasses.fields(TrainConfig)]
-    unknown = [str(key) for key in cfg if key not in known and key != "hydra"]
-    if unknown:
-        key = unknown[0]
-        close = difflib.get_close_matches(key, known, n=1)
-        hint = f" Did you mean '{close[0]}'?" if close else ""
-        raise ConfigError(
-            f"{key}: unknown top-level key (added with +{key}=...?).{hint} Known keys: "
-            f"{', '.join(known)}. Fix: remove it, or set a known key (tags.<name>=... for "
-            "free-form labels)."
-        )
+    for raw_key in cfg:
+        key = str(raw_key)
+        if key not in known and key != "hydra":
+            # Added with `+key=...`: Hydra accepts it, mlsys would ignore it.
+            raise unknown_key(key, known, "top-level key (labels go in +tags.<name>=...)")
+    for group in COMPONENT_GROUPS:
+        if group not in cfg or OmegaConf.is_missing(cfg, group):
+            raise _no_option(group, "none chosen")
+        node = cfg._get_node(group)
+        if not isinstance(node, DictConfig) or "_target_" not in node:
+            raise _no_option(group, "no _target_")
+    values = {key: _plain(cfg, key) for key in known if key in cfg and key not in COMPONENT_GROUPS}
+    check_params(TrainConfig, values, skip=COMPONENT_GROUPS, owner="the training config")
+
+
+def _no_option(group: str, got: str) -> ConfigError:
+    return ConfigError(
+        f"{group}: a component is required ({got}; removed with ~{group}?). "
+        f"Fix: {group}=<one of {', '.join(_options(group))}>."
+    )
+
+
+def _options(group: str) -> list[str]:
+    return sorted(p.stem for p in (CONFIG_DIR / group).glob("*.yaml"))
 
 
 def validate_targets(cfg: DictConfig | ListConfig, path: str = "") -> None:
     """Check every ``_target_`` node against its class signature; raise :class:`ConfigError`."""
+    try:
+        _validate_tree(cfg, path)
+    except oc_errors.OmegaConfBaseException as exc:
+        raise config_error(exc) from exc
+
+
+def _validate_tree(cfg: DictConfig | ListConfig, path: str) -> None:
     if isinstance(cfg, ListConfig):
         for i, item in enumerate(cfg):
             if isinstance(item, (DictConfig, ListConfig)):
-                validate_targets(item, f"{path}[{i}]")
+                _validate_tree(item, f"{path}[{i}]")
         return
     if "_target_" in cfg:
         _validate_node(cfg, path)
     for key in cfg:
         value = cfg._get_node(key)
         if isinstance(value, (DictConfig, ListConfig)):
-            validate_targets(value, f"{path}.{key!s}" if path else str(key))
+            _validate_tree(value, f"{path}.{key!s}" if path else str(key))
 
 
 def _allowed(target: str) -> bool:
@@ -189,7 +258,34 @@ def _allowed(target: str) -> bool:
 
 def _validate_node(node: DictConfig, path: str) -> None:
     target = node["_target_"]
-    where = f"{path}._target_" if path else "_target_"
+    factory = _target_class(target, f"{path}._target_" if path else "_target_")
+    values: dict[str, Any] = {}
+    nested: set[str] = set()
+    for raw_key in node:
+        key = str(raw_key)
+        if key in _SPECIAL_KEYS:
+            continue
+        if OmegaConf.is_missing(node, key):
+            raise missing_value(factory, key, path, owner=target, why="??? in conf/")
+        child = node._get_node(key)
+        if isinstance(child, DictConfig) and "_target_" in child:
+            nested.add(key)  # a component of its own, validated against its own class
+            continue
+        values[key] = _plain(node, key)
+    check_params(
+        factory, values, path, skip=nested, partial=node.get("_partial_") is True, owner=target
+    )
+
+
+def _plain(node: DictConfig, key: str) -> Any:
+    """A node's value as the component will receive it (interpolations resolved)."""
+    child = node._get_node(key)
+    if isinstance(child, (DictConfig, ListConfig)):
+        return OmegaConf.to_container(child, resolve=True)
+    return node[key]
+
+
+def _target_class(target: object, where: str) -> type:
     if not isinstance(target, str) or not _allowed(target):
         raise ConfigError(
             f"{where}: '{target}' is not allowed; configs may only build targets under "
@@ -197,95 +293,99 @@ def _validate_node(node: DictConfig, path: str) -> None:
             "MLSYS_EXTRA_TARGETS='your_package.*' (see docs/ARCHITECTURE.md, 'Add a model')."
         )
     factory = _import_target(target, where)
-    if not inspect.isclass(factory):
+    if not isinstance(factory, type):
         raise ConfigError(
             f"{where}: '{target}' is not a class; configs may only build components (classes), "
             "never call functions. Fix: name a component class."
         )
-    signature = inspect.signature(factory)
-    params = signature.parameters
-    accepts_kwargs = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
-    try:
-        hints = get_type_hints(factory.__init__ if inspect.isclass(factory) else factory)
-    except (NameError, TypeError):
-        hints = {}
-    for raw_key in node:
-        key = str(raw_key)
-        if key in _SPECIAL_KEYS:
-            continue
-        full = f"{path}.{key}" if path else key
-        if key not in params and not accepts_kwargs:
-            valid = [p for p in params if p != "self"]
-            close = difflib.get_close_matches(key, valid, n=1)
-            hint = f" Did you mean '{close[0]}'?" if close else ""
-            raise ConfigError(
-                f"{full}: unknown parameter of {target}.{hint} Valid keys: {valid}. "
-                f"Fix: remove or rename it (on the command line: ~{full})."
-            )
-        if OmegaConf.is_missing(node, key):
-            raise ConfigError(
-                f"{full}: is required but not set (??? in conf/). Fix: pass {full}=<value> on "
-                "the command line."
-            )
-        child = node._get_node(key)
-        if key not in hints or (isinstance(child, DictConfig) and "_target_" in child):
-            continue
-        value = (
-            OmegaConf.to_container(child)
-            if isinstance(child, (DictConfig, ListConfig))
-            else (node[key])
-        )
-        if not _matches(value, hints[key]):
-            expected = _type_name(hints[key])
-            raise ConfigError(
-                f"{full}: got {value!r} ({type(value).__name__}), expected {expected}. "
-                f"Fix: {full}=<{_fix_hint(hints[key], expected)}>."
-            )
+    return factory
 
 
-_SCALARS: dict[Any, Any] = {
-    bool: lambda v: isinstance(v, bool),
-    int: lambda v: isinstance(v, int) and not isinstance(v, bool),
-    float: lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),  # YAML-lenient
-    str: lambda v: isinstance(v, str),
-    None: lambda v: v is None,
-    type(None): lambda v: v is None,
-}
+def config_error(exc: BaseException) -> ConfigError:
+    """The :class:`ConfigError` a Hydra or OmegaConf config error means.
 
-
-def _matches(value: Any, hint: Any) -> bool:
-    """Whether a config value fits a constructor's type hint (the simple types configs use).
-
-    Anything the checker does not understand (``Any``, a class, a protocol) is accepted and
-    left to the constructor.
+    Hydra refuses an override that does not parse, an option or a key that does not exist and,
+    through the structured schema, a value of the wrong type; OmegaConf refuses a missing value
+    or a broken interpolation. Each becomes one message that names the key, the value when
+    there is one, and the fix, in the words mlsys's own validation uses.
     """
-    if hint in _SCALARS:
-        return bool(_SCALARS[hint](value))
-    origin, args = typing.get_origin(hint), typing.get_args(hint)
-    if origin is typing.Literal:
-        return value in args
-    if origin in (typing.Union, types.UnionType):
-        return any(_matches(value, arg) for arg in args)
-    if origin in (list, tuple, collections.abc.Sequence):
-        inner = [a for a in args if a is not Ellipsis]
-        return isinstance(value, (list, tuple)) and (
-            len(inner) != 1 or all(_matches(v, inner[0]) for v in value)
+    if isinstance(exc, ConfigError):
+        return exc
+    if isinstance(exc, OverrideParseException):
+        key = exc.override.partition("=")[0].lstrip("+~") or exc.override
+        return ConfigError(
+            f"{key}: cannot parse the override {exc.override!r}. Fix: write key=value (a list "
+            "as [a,b]); quote a value with special characters for the shell and for Hydra, "
+            f"e.g. \"data.sep=';'\" (grammar: {_OVERRIDE_GRAMMAR})."
         )
-    if origin in (dict, collections.abc.Mapping):
-        return isinstance(value, dict) and (
-            len(args) != 2 or all(_matches(v, args[1]) for v in value.values())
+    if isinstance(exc, MissingConfigException) and exc.missing_cfg_file:
+        group, _, option = exc.missing_cfg_file.rpartition("/")
+        if group and exc.options:
+            close = difflib.get_close_matches(option, list(exc.options), n=1)
+            hint = f" Did you mean '{close[0]}'?" if close else ""
+            return ConfigError(
+                f"{group}: no option '{option}'.{hint} "
+                f"Fix: {group}=<one of {', '.join(exc.options)}>."
+            )
+        return ConfigError(
+            f"{exc.missing_cfg_file}: no such config ({_first_line(exc)}). Fix: name an "
+            "existing option (--help lists them)."
         )
-    return True
+    cause = exc if isinstance(exc, oc_errors.OmegaConfBaseException) else exc.__cause__
+    if isinstance(cause, oc_errors.OmegaConfBaseException):
+        return _omegaconf_error(cause)
+    return ConfigError(
+        f"overrides: {_first_line(exc)}. Fix: check the overrides (--cfg job prints the "
+        "composed config)."
+    )
 
 
-def _fix_hint(hint: Any, expected: str) -> str:
-    choices = typing.get_args(hint) if typing.get_origin(hint) is typing.Literal else ()
-    return "one of " + ", ".join(map(str, choices)) if choices else expected
+def _omegaconf_error(exc: oc_errors.OmegaConfBaseException) -> ConfigError:
+    full = str(getattr(exc, "full_key", "") or getattr(exc, "key", "") or "config")
+    key = str(getattr(exc, "key", "") or full.rpartition(".")[2])
+    prefix = full[: -len(key)].rstrip(".") if full.endswith(key) else ""
+    if isinstance(exc, oc_errors.ConfigKeyError | oc_errors.ConfigAttributeError):
+        return _no_such_key(exc, full, prefix)
+    owner = getattr(exc, "object_type", None)
+    if isinstance(exc, oc_errors.ValidationError) and key in _field_names(owner):
+        assert isinstance(owner, type)
+        return invalid_value(owner, key, getattr(exc, "value", None), prefix)
+    if isinstance(exc, oc_errors.MissingMandatoryValue):
+        return ConfigError(f"{full}: is required but not set. Fix: pass {full}=<value>.")
+    if isinstance(exc, oc_errors.InterpolationResolutionError):
+        return ConfigError(
+            f"{full}: {_first_line(exc)}. Fix: correct the ${{...}} interpolation "
+            "(--cfg job --resolve shows what it resolves to)."
+        )
+    return ConfigError(f"{full}: {_first_line(exc)}. Fix: correct the value of {full}.")
 
 
-def _type_name(hint: Any) -> str:
-    text = str(hint).replace("typing.", "")
-    return getattr(hint, "__name__", text) if isinstance(hint, type) else text
+def _no_such_key(exc: oc_errors.OmegaConfBaseException, full: str, prefix: str) -> ConfigError:
+    """A key Hydra cannot set because the (struct) config has no such key."""
+    parent = getattr(exc, "parent_node", None)
+    if isinstance(parent, DictConfig) and isinstance(parent.get("_target_"), str):
+        target = parent["_target_"]
+        params = parameters(_target_class(target, f"{prefix}._target_"))
+        return unknown_key(full, params, f"parameter of {target}", present=False)
+    fields = _field_names(getattr(exc, "object_type", None))
+    if fields and "." not in full:
+        return unknown_key(full, fields, "top-level key", present=False)
+    return ConfigError(
+        f"{full}: no such key in the config. Fix: check its spelling (--cfg job prints the "
+        f"composed config), or add a new key with +{full}=<value>."
+    )
+
+
+def _field_names(schema: object) -> list[str]:
+    """The keys of a structured-config schema (TrainConfig, ServeSettings); [] for others."""
+    if isinstance(schema, type) and dataclasses.is_dataclass(schema):
+        return [f.name for f in dataclasses.fields(schema)]
+    return []
+
+
+def _first_line(exc: BaseException) -> str:
+    """The first line of a message: Hydra and OmegaConf append context on the next ones."""
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0].rstrip(".")
 
 
 def _import_target(target: str, where: str) -> Any:
@@ -294,8 +394,10 @@ def _import_target(target: str, where: str) -> Any:
     try:
         return get_object(target)
     except Exception as exc:
+        reason = " ".join(str(exc).split())  # one line: the CLI prints it as the error line
         raise ConfigError(
-            f"{where}: cannot import '{target}' ({exc}). Fix: check the module path and class name."
+            f"{where}: cannot import '{target}' ({reason}). Fix: check the module path and "
+            "class name."
         ) from None
 
 
@@ -336,8 +438,7 @@ def build_pipeline(
     """
     from mlsys.pipeline import TrainingPipeline
 
-    _check_top_level(cfg)
-    validate_targets(cfg)
+    validate_config(cfg)
     resolved = dict(to_mapping(cfg))
     components: dict[str, Any] = {}
     for key in COMPONENT_GROUPS:

@@ -42,7 +42,6 @@ from mlsys.scoring import DEFAULT_CHUNK_SIZE
 
 if TYPE_CHECKING:
     from mlsys.evaluation import ReportArtifacts, ReportOptions
-    from mlsys.evaluation._worker import PlotWorker
     from mlsys.scoring import ResolvedModel, TableReader
 
 __all__ = ["EvaluationRun", "evaluate_file", "main"]
@@ -101,7 +100,7 @@ class EvaluationRun:
             + ", ".join(f"{k} x{v:,}" for k, v in sorted(self.labels.items())),
         ]
         if self.report is not None:
-            from mlsys.evaluation._metrics import HEADLINE_METRICS
+            from mlsys.evaluation import HEADLINE_METRICS
 
             metrics, intervals = self.report.metrics, self.report.intervals
             for name in HEADLINE_METRICS:
@@ -146,7 +145,6 @@ def evaluate_file(
     sep: str = ",",
     na_values: Sequence[str] = (),
     progress: bool = False,
-    plot_worker: PlotWorker | None = None,
 ) -> EvaluationRun:
     """Score ``model`` on a labelled CSV or Parquet file and write the evaluation report.
 
@@ -162,8 +160,6 @@ def evaluate_file(
         sep: CSV separator.
         na_values: Extra strings meaning "missing" in a CSV.
         progress: Show a progress bar on stderr.
-        plot_worker: A started plot worker to draw the PNGs beside this process (the CLI
-            starts one); without one they are drawn here.
 
     Raises:
         SchemaError: Model or label columns missing, more than two label values, or a
@@ -232,7 +228,6 @@ def evaluate_file(
             "rows_rejected": run.rows_rejected,
         },
         options=options,
-        plot_worker=plot_worker,
         notes=_training_data_note(source, model),
     )
     run.seconds["report"] = round(time.perf_counter() - started, 3)
@@ -459,11 +454,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     passive_openmp()
     args = _parser().parse_args(argv)
     configure_logging("INFO" if args.verbose else "WARNING")  # the summary goes to stdout
-    from mlsys.evaluation._worker import PlotWorker
     from mlsys.scoring import open_table
 
-    # Imports matplotlib while this process reads the model and scores the file.
-    plot_worker = None if args.no_plots else PlotWorker.start()
     try:
         # A bad data file fails before the model and report libraries load.
         open_table(args.data, chunk_size=args.chunk_size, sep=args.sep, what="data")
@@ -492,16 +484,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             sep=args.sep,
             na_values=[v for v in args.na_values.split(",") if v],
             progress=sys.stderr.isatty() and not args.no_progress,
-            plot_worker=plot_worker,
         )
     except MlsysError as exc:
+        # The CLI contract that mlsys.predict.main keeps too: one error: line, exit code 2. A
+        # helper both could call belongs with the scoring CLIs, which this change leaves alone.
         if args.verbose:
             traceback.print_exc()
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    finally:
-        if plot_worker is not None:
-            plot_worker.close()
     print(run.render())
     return 0
 

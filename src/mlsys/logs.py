@@ -210,8 +210,9 @@ def _short(key: str, value: Any) -> str:
     text = str(value)
     if key == "run_id" and ("/" in text or os.sep in text):
         path = PurePath(text)
-        # A sweep trial's directory is its job number: keep the sweep's name with it.
-        return f"{path.parent.name}/{path.name}" if path.name.isdigit() else path.name
+        # A sweep trial's directory is its job or trial number: keep the sweep's name with it.
+        trial = path.name.isdigit() or path.name.startswith("trial_")
+        return f"{path.parent.name}/{path.name}" if trial else path.name
     if key == "mlflow_run_id" and len(text) > 8:
         return text[:8]
     return text

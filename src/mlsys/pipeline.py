@@ -31,7 +31,6 @@ from mlsys.calibration import Calibrator, NoCalibration
 from mlsys.data import Dataset, DataSource
 from mlsys.errors import DataError, MlsysError, ModelError, TrackingError
 from mlsys.evaluation import Evaluator, ReportArtifacts
-from mlsys.evaluation._worker import PlotWorker
 from mlsys.features import FeatureTransformer, Rebalancer, categorical_columns
 from mlsys.files import atomic_path, writable_directory, write_text
 from mlsys.files import write_json as _write_json
@@ -75,7 +74,8 @@ class TrainingResult:
         bundle: The fitted, calibrated model bundle.
         run_id: The tracker's id for the run, if it keeps one.
         gate: The champion gate's decision, when a registry is configured.
-        warnings: What the run warned about that a person should read (a leaky feature).
+        warnings: What the run warned about that a person should read: the data set's
+            warnings (unlabelled rows, repeated ids, ...), then any feature that looks leaky.
         untracked: Why the run was not tracked, or not offered to the registry, when tracking
             is optional (``tracker.required=false``); ``None`` when nothing was lost.
     """
@@ -152,9 +152,6 @@ class TrainingPipeline:
         leakage_auc_warning: Warn when one feature alone separates the classes on the training
             split with at least this ROC-AUC (a sign it leaks the outcome).
         save_predictions: Write the test split's predictions as ``test_predictions.csv``.
-        plot_worker: A started plot worker that draws the report's PNGs in parallel with the
-            run (the CLI starts one before its imports); without one they are drawn in this
-            process.
     """
 
     def __init__(
@@ -176,7 +173,6 @@ class TrainingPipeline:
         overrides: list[str] | None = None,
         leakage_auc_warning: float = 0.95,
         save_predictions: bool = True,
-        plot_worker: PlotWorker | None = None,
     ) -> None:
         self.data = data
         self.splitter = splitter
@@ -195,7 +191,6 @@ class TrainingPipeline:
         self.overrides = overrides or []
         self.leakage_auc_warning = leakage_auc_warning
         self.save_predictions = save_predictions
-        self.plot_worker = plot_worker
 
     def run(self) -> TrainingResult:
         """Run every stage; returns the result after artifacts are written and tracked."""
@@ -214,7 +209,7 @@ class TrainingPipeline:
             splits = self.splitter.split(dataset)
             log.info("Split sizes: %s", splits.sizes())
         parts = {name: _rows(dataset, idx) for name, idx in splits.items()}
-        warnings = self._check_leakage(*parts["train"])
+        warnings = [*dataset.warnings, *self._check_leakage(*parts["train"])]
 
         with timer.stage("features"):
             self.features.fit(parts["train"][0], parts["train"][1])
@@ -420,10 +415,6 @@ class TrainingPipeline:
         options = self.evaluator.report
         if options.enabled and options.segment_column is not None:
             dataset.column(options.segment_column, purpose="evaluation.report.segment_column")
-        if options.enabled and options.plots and self.plot_worker is None:
-            from mlsys.evaluation._plots import prewarm
-
-            prewarm()
 
     def _report_stage(
         self,
@@ -473,7 +464,6 @@ class TrainingPipeline:
                     "git_sha": git_sha(),
                 },
                 evaluator=self.evaluator,
-                plot_worker=self.plot_worker,
             )
         except MlsysError:
             raise

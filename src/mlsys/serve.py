@@ -1,4 +1,8 @@
-"""``python -m mlsys.serve`` (``ml-serve``): serve the champion over REST under uvicorn."""
+"""``python -m mlsys.serve`` (``ml-serve``): serve the champion over REST under uvicorn.
+
+Exit codes: 2 for a bad setting or override (one ``error:`` line names the key and the fix),
+1 for anything else. ``HYDRA_FULL_ERROR=1`` also prints the traceback.
+"""
 
 from __future__ import annotations
 
@@ -7,12 +11,16 @@ import sys
 
 import hydra
 from hydra.core.config_store import ConfigStore
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
+from omegaconf.errors import OmegaConfBaseException
 
-from mlsys.config import CONFIG_DIR
+from mlsys import _cli
+from mlsys._params import check_params
+from mlsys.config import CONFIG_DIR, to_mapping
+from mlsys.errors import ConfigError, MlsysError
 from mlsys.serving._settings import ServeSettings
 
-__all__ = ["main"]
+__all__ = ["cli", "main"]
 
 ConfigStore.instance().store(name="serve_schema", node=ServeSettings)
 log = logging.getLogger("mlsys.serve")
@@ -26,16 +34,12 @@ def main(cfg: DictConfig) -> None:
     from mlsys.logs import configure_logging
     from mlsys.serving import create_app
 
-    settings = ServeSettings(**OmegaConf.to_container(cfg, resolve=True))  # type: ignore[arg-type]
+    try:
+        settings = _settings(cfg)
+    except (MlsysError, OmegaConfBaseException) as exc:
+        sys.exit(_cli.fail(exc))
     # A server logs JSON lines by default (log_format=json); Hydra's serve.log follows suit.
     configure_logging("INFO", fmt=settings.log_format)
-    if settings.workers > 1:
-        print(
-            "error: workers > 1 needs an import string; run `uvicorn serving.asgi:app "
-            "--workers N` (settings from MLSYS_SERVE_* environment variables).",
-            file=sys.stderr,
-        )
-        sys.exit(2)
     uvicorn.run(
         create_app(settings),
         host=settings.host,
@@ -46,5 +50,23 @@ def main(cfg: DictConfig) -> None:
     )
 
 
+def _settings(cfg: DictConfig) -> ServeSettings:
+    values = dict(to_mapping(cfg))
+    check_params(ServeSettings, values, owner="the serving config")
+    settings = ServeSettings(**values)
+    if settings.workers > 1:
+        raise ConfigError(
+            f"workers: got {settings.workers}; more than one worker needs an import string. "
+            "Fix: workers=1, or run `uvicorn serving.asgi:app --workers N` (settings from "
+            "MLSYS_SERVE_* environment variables)."
+        )
+    return settings
+
+
+def cli() -> None:
+    """Console entry point (``ml-serve``)."""
+    _cli.run(main)
+
+
 if __name__ == "__main__":
-    main()
+    cli()

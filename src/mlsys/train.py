@@ -8,26 +8,27 @@ Examples::
     python -m mlsys.train --cfg job          # print the composed config and exit
     python -m mlsys.train -m hparams_search=xgboost
 
-Exit codes: 0 success, 2 bad input (config or data; one message names the key and the fix)
-or a run that could not be tracked (the tracking store is down or failed: the message names the
-URI and the fix; the run directory is complete all the same), 1 anything else. With
-``tracker.required=false`` an untracked run exits 0 and its last line is a ``warning:`` that says
-it was NOT tracked. ``--verbose`` or ``HYDRA_FULL_ERROR=1`` shows full tracebacks.
+Exit codes: 0 success, 2 bad input (overrides, config or data: one ``error:`` line names the
+key and the fix) or a run that could not be tracked (the tracking store is down or failed: the
+line names the URI and the fix; the run directory is complete all the same), 1 anything else.
+With ``tracker.required=false`` an untracked run exits 0 and its last line is a ``warning:``
+that says it was NOT tracked. ``--verbose`` or ``HYDRA_FULL_ERROR=1`` also prints the traceback
+above the ``error:`` line.
 """
 
 from __future__ import annotations
 
-import gc
 import logging
-import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any
 
 import hydra
 from hydra.experimental.callback import Callback
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
 
+from mlsys import _cli
 from mlsys.config import ALLOWED_TARGETS, CONFIG_DIR
 from mlsys.errors import MlsysError, OutputError
 from mlsys.files import writable_directory
@@ -39,25 +40,13 @@ __all__ = ["RunDirCheck", "cli", "main", "summary_table"]
 
 log = logging.getLogger("mlsys.train")
 
-_SUMMARY_KEYS = (
-    "roc_auc",
-    "pr_auc",
-    "log_loss",
-    "brier",
-    "ece",
-    "precision_at_10pct",
-    "recall_at_10pct",
-    "lift_at_10pct",
-    "precision",
-    "recall",
-    "f1",
-)
-
 
 def summary_table(result: TrainingResult) -> str:
     """A short, aligned table of the headline test metrics."""
+    from mlsys.evaluation import HEADLINE_METRICS
+
     lines = [f"{'metric':<20}{'test':>10}{'validation':>12}"]
-    for key in _SUMMARY_KEYS:
+    for key in HEADLINE_METRICS:
         test, val = result.metrics.get(key), result.validation_metrics.get(key)
         lines.append(f"{key:<20}{_fmt(test):>10}{_fmt(val):>12}")
     lines.append(f"{'threshold':<20}{result.threshold:>10.4f}")
@@ -99,37 +88,32 @@ def _in_multirun() -> bool:
 )
 def main(cfg: DictConfig) -> float | list[float]:
     """Train one model; return the validation objective(s) a sweep optimises."""
+    multirun = _in_multirun()
+    try:
+        return _train(cfg, multirun=multirun)
+    except (MlsysError, OmegaConfBaseException) as exc:
+        if multirun:
+            raise  # the sweeper records the trial as failed
+        log.error("%s", _cli.bad_input(exc))
+        verbose = OmegaConf.select(cfg, "verbose", throw_on_resolution_failure=False)
+        sys.exit(_cli.fail(exc, verbose=verbose is True))
+
+
+def _train(cfg: DictConfig, *, multirun: bool) -> float | list[float]:
     from hydra.core.hydra_config import HydraConfig
 
     from mlsys.config import build_pipeline
-    from mlsys.evaluation._worker import PlotWorker
 
     hydra_cfg = HydraConfig.get()
     output_dir = Path(hydra_cfg.runtime.output_dir)
     overrides = list(hydra_cfg.overrides.task)
-    multirun = _in_multirun()
     tags = {"sweep_id": str(Path(hydra_cfg.sweep.dir).resolve())} if multirun else {}
-    # Started before build_pipeline imports the stack, so that it imports matplotlib on another
-    # core meanwhile. Sweep trials draw no plots (hparams_search presets turn them off).
-    plot_worker = None if multirun or not _draws_plots(cfg) else PlotWorker.start()
-    try:
-        pipeline = build_pipeline(cfg, output_dir=output_dir, overrides=overrides, tags=tags)
-        _settle_heap()
-        pipeline.plot_worker = plot_worker
-        if multirun:
-            # Trials are tracked but not registered: the sweep offers only its best trial
-            # (chosen on validation) to the champion gate when it ends.
-            pipeline.registry = None
-        result = pipeline.run()
-    except MlsysError as exc:
-        if cfg.get("verbose") or os.environ.get("HYDRA_FULL_ERROR") == "1" or _in_multirun():
-            raise
-        log.error("%s", exc)
-        print(f"\nerror: {exc}", file=sys.stderr)
-        sys.exit(2)
-    finally:
-        if plot_worker is not None:
-            plot_worker.close()
+    pipeline = build_pipeline(cfg, output_dir=output_dir, overrides=overrides, tags=tags)
+    if multirun:
+        # Trials are tracked but not registered: the sweep offers only its best trial
+        # (chosen on validation) to the champion gate when it ends.
+        pipeline.registry = None
+    result = pipeline.run()
     print(f"\n{summary_table(result)}\n\nArtifacts: {output_dir}")
     for warning in result.warnings:  # said during the run, among the log lines; said again here
         print(f"warning: {warning}")
@@ -142,29 +126,6 @@ def main(cfg: DictConfig) -> float | list[float]:
     if cfg.objectives:
         return _objectives(list(cfg.objectives), result)
     return result.objective
-
-
-def _draws_plots(cfg: DictConfig) -> bool:
-    report = cfg.get("evaluation", {}).get("report", {})
-    return bool(report.get("enabled", True) and report.get("plots", True))
-
-
-def _settle_heap() -> None:
-    """Re-enable the garbage collector that ``cli`` paused for start-up, minus start-up's heap.
-
-    Importing pandas, scikit-learn, SciPy and XGBoost allocates about a million objects that
-    live as long as the process. With CPython's default thresholds the cyclic collector walks
-    them hundreds of times while they load and frees none of them: about 0.35 s, an eighth of a
-    bank-marketing run. ``cli`` pauses collection until the pipeline is built; here everything
-    allocated so far moves to the permanent generation (``gc.freeze``) and collection resumes
-    with a larger young generation, so the run's own cyclic garbage is still collected. A
-    pipeline built any other way (a notebook, a sweep worker) finds the collector on and
-    leaves it alone, and so does a sweep.
-    """
-    if not gc.isenabled():
-        gc.freeze()
-        gc.set_threshold(10_000, 10, 10)
-        gc.enable()
 
 
 def _objectives(names: list[str], result: TrainingResult) -> list[float]:
@@ -219,49 +180,15 @@ def _wants_sweep(argv: list[str]) -> bool:
 
 def cli() -> None:
     """Console entry point (``ml-train``); accepts ``--verbose`` besides Hydra's own flags."""
+    verbose = "--verbose" in sys.argv
+    if verbose:
+        # Hydra does not know the flag; the config key of the same name reaches the job.
+        sys.argv = [*(a for a in sys.argv if a != "--verbose"), "verbose=true"]
     if _wants_sweep(sys.argv[1:]):
         from mlsys.sweep import register
 
         register()
-    if "--verbose" in sys.argv:
-        sys.argv = [a for a in sys.argv if a != "--verbose"]
-        os.environ["HYDRA_FULL_ERROR"] = "1"
-        sys.argv.append("verbose=true")
-    if _wants_sweep(sys.argv[1:]) or os.environ.get("MLSYS_FULL_EXIT") == "1":
-        main()
-        return
-    code: int | str | None = 0
-    gc.disable()  # until the pipeline is built: see _settle_heap
-    try:
-        main()
-    except SystemExit as exc:
-        code = exc.code
-    _exit_without_teardown(code)
-
-
-def _exit_without_teardown(code: int | str | None) -> NoReturn:
-    """End a single run the way the interpreter would, minus freeing every object.
-
-    Tearing down pandas, scikit-learn, XGBoost and the rest takes CPython 0.5-0.8 s after the
-    run is over, about a tenth of a run on bank marketing, and nothing of it is observable.
-    Everything that is observable still happens, in the interpreter's order: threads are
-    joined (``threading._shutdown``), ``atexit`` handlers run (logging flushes and closes its
-    files, MLflow ends its runs), and the standard streams are flushed. Sweeps, whose launchers
-    own worker processes, exit normally, and so does any run with ``MLSYS_FULL_EXIT=1``.
-    """
-    import atexit
-    import threading
-
-    shutdown = getattr(threading, "_shutdown", None)
-    if callable(shutdown):
-        shutdown()
-    atexit._run_exitfuncs()
-    if isinstance(code, str):
-        print(code, file=sys.stderr)
-        code = 1
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(code or 0)
+    _cli.run(main, verbose=verbose)
 
 
 if __name__ == "__main__":

@@ -34,6 +34,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 import yaml
 
@@ -260,6 +261,36 @@ def exported_metrics(tiny_bundle: Path, image_cmd_server: _Server) -> frozenset[
     )
 
 
+@pytest.fixture(scope="module")
+def drift_metrics(small_leads_csv: Path) -> frozenset[str]:
+    """Every sample name ``mlsys.monitoring.DriftCollector`` exports for a full live window.
+
+    The alerts and the dashboard's drift panels query these. The server is to register the
+    collector next to its own metrics (docs/MONITORING.md, Status); until then they come from
+    the collector itself, the code that will produce them.
+    """
+    from prometheus_client import CollectorRegistry, generate_latest
+    from prometheus_client.parser import text_string_to_metric_families
+
+    from mlsys.data import CsvSource
+    from mlsys.monitoring import DataProfile, DriftCollector, RollingDrift
+
+    leads = CsvSource(path=small_leads_csv, target="converted", positive_label="1").load()
+    scores = np.linspace(0.0, 1.0, len(leads))
+    profile = DataProfile.learn(leads.features, leads.schema, scores=scores)
+    drift = RollingDrift(profile, window=len(leads))
+    drift.observe(dict(leads.features.items()), scores)
+    registry = CollectorRegistry()
+    registry.register(DriftCollector(lambda: drift))
+    text = generate_latest(registry).decode()
+    return frozenset(
+        sample.name
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if not np.isnan(sample.value)
+    )
+
+
 def test_promql_metric_extraction_finds_names_and_ignores_the_rest() -> None:
     expr = (
         'histogram_quantile(0.95, sum by (le) (rate(mlsys_request_seconds_bucket{route=~"/p",'
@@ -316,8 +347,10 @@ def test_dashboard_is_provisioned_and_wired_to_the_datasource() -> None:
     assert f"./grafana/dashboards:{provider['options']['path']}:ro" in mounts
 
 
-def test_dashboard_queries_only_metrics_the_app_exports(exported_metrics: frozenset[str]) -> None:
-    known = exported_metrics | PROMETHEUS_SERIES
+def test_dashboard_queries_only_metrics_the_app_exports(
+    exported_metrics: frozenset[str], drift_metrics: frozenset[str]
+) -> None:
+    known = exported_metrics | drift_metrics | PROMETHEUS_SERIES
     for title, expr in _dashboard_exprs():
         used = promql_metrics(expr)
         assert used, f"panel {title!r}: no metric in {expr!r}"
@@ -336,6 +369,36 @@ def test_dashboard_shows_rate_latency_percentiles_errors_batches_and_version() -
     assert "rate(mlsys_requests_total{" in exprs
     assert 'status=~"5.."' in exprs
     assert "(mlsys_model_info{" in exprs
+
+
+def test_dashboard_shows_drift_with_the_calibrated_thresholds(
+    drift_metrics: frozenset[str],
+) -> None:
+    from mlsys.monitoring import (
+        BOOLEAN_PSI_ALERT,
+        FEATURE_PSI_ALERT,
+        FEATURE_PSI_WARNING,
+        SCORE_PSI_ALERT,
+        SCORE_PSI_WARNING,
+    )
+
+    assert {"mlsys_feature_psi", "mlsys_feature_psi_threshold", "mlsys_score_psi"} <= drift_metrics
+    panels = {p["title"]: p for p in json.loads(DASHBOARD.read_text())["panels"]}
+    raw = panels["Input drift: PSI per column"]
+    relative = panels["Input drift against its alert threshold"]
+    scores = panels["Score drift: PSI"]
+    assert "by (column) (mlsys_feature_psi{" in raw["targets"][0]["expr"]
+    assert "/ mlsys_feature_psi_threshold{" in relative["targets"][0]["expr"]
+    assert "(mlsys_score_psi{" in scores["targets"][0]["expr"]
+
+    def lines(panel: dict[str, Any]) -> list[float]:
+        return [s["value"] for s in panel["fieldConfig"]["defaults"]["thresholds"]["steps"][1:]]
+
+    assert lines(raw) == [FEATURE_PSI_WARNING, FEATURE_PSI_ALERT]
+    assert lines(relative) == [1]
+    assert lines(scores) == [SCORE_PSI_WARNING, SCORE_PSI_ALERT]
+    assert f"alert from {BOOLEAN_PSI_ALERT:g}" in raw["description"]
+    assert f"alert threshold ({SCORE_PSI_ALERT:g})" in scores["description"]
 
 
 # --- Prometheus --------------------------------------------------------------------------------
@@ -360,14 +423,33 @@ def test_every_alert_fires_in_promtool_unit_tests() -> None:
     assert alerts == tested, f"alerts without a firing test: {sorted(alerts - tested)}"
 
 
-def test_alerts_use_only_metrics_the_app_exports(exported_metrics: frozenset[str]) -> None:
-    known = exported_metrics | PROMETHEUS_SERIES
+def test_alerts_use_only_metrics_the_app_exports(
+    exported_metrics: frozenset[str], drift_metrics: frozenset[str]
+) -> None:
+    known = exported_metrics | drift_metrics | PROMETHEUS_SERIES
     for group in _yaml(PROMETHEUS / "alerts.yml")["groups"]:
         for rule in group["rules"]:
             used = promql_metrics(rule["expr"])
             assert used, f"{rule['alert']}: no metric in {rule['expr']!r}"
             assert used <= known, f"{rule['alert']}: {sorted(used - known)} not exported"
             assert {"summary", "description", "runbook"} <= set(rule["annotations"])
+
+
+def test_drift_alerts_compare_with_the_exported_thresholds() -> None:
+    """The rules take each threshold from the server; their text states the calibrated ones."""
+    from mlsys.monitoring import BOOLEAN_PSI_ALERT, FEATURE_PSI_ALERT, SCORE_PSI_ALERT
+
+    rules = {r["alert"]: r for g in _yaml(PROMETHEUS / "alerts.yml")["groups"] for r in g["rules"]}
+    feature, score = rules["MlsysFeatureDrift"], rules["MlsysScoreDrift"]
+    assert feature["expr"] == "mlsys_feature_psi >= mlsys_feature_psi_threshold"
+    assert score["expr"] == "mlsys_score_psi >= mlsys_score_psi_threshold"
+    assert (
+        f"({FEATURE_PSI_ALERT:g} for numeric and categorical columns, {BOOLEAN_PSI_ALERT:g} for "
+        "boolean ones, higher while" in feature["annotations"]["description"]
+    )
+    assert f"at or above {SCORE_PSI_ALERT:g} " in score["annotations"]["description"]
+    for rule in (feature, score):
+        assert rule["annotations"]["runbook"] == "docs/MONITORING.md#when-a-drift-alert-fires"
 
 
 def test_dashboard_promql_parses(tmp_path: Path) -> None:
@@ -561,14 +643,20 @@ def test_ci_workflow_runs_what_ci_run_runs() -> None:
     run = "\n".join(step.get("run", "") for step in _steps(workflow))
     ran = set(re.findall(r"^make (\S+)", run, re.M)) - {"setup"}
     assert ran == wanted, f"ci.yml runs {sorted(ran)}, .ci/run runs {sorted(wanted)}"
-    # The same switches, except the shared data sets: set only once they are verified present.
+    # The same switches, for the whole job: a test whose service, tool or data is missing
+    # fails in both, never skips.
     switches = dict(re.findall(r"^export (MLSYS_REQUIRE_\w+)=(\S+)", ci_run, re.M))
-    assert "MLSYS_REQUIRE_INFRA_TOOLS" in switches
+    assert {"MLSYS_REQUIRE_INFRA_TOOLS", "MLSYS_REQUIRE_SHARED_DATA"} <= set(switches)
     for key, value in switches.items():
-        if key == "MLSYS_REQUIRE_SHARED_DATA":
-            assert f'echo "{key}={value}" >> "$GITHUB_ENV"' in run
-        else:
-            assert str(workflow["env"].get(key)) == value, key
+        assert str(workflow["env"].get(key)) == value, key
+    assert "MLSYS_REQUIRE" not in run, "a switch set by a step holds only if the step succeeds"
+    # No step may fail without failing the job: the data download above all, since the
+    # real-data tests would then skip and the run still go green.
+    lenient = [s.get("name", s.get("uses")) for s in _steps(workflow) if "continue-on-error" in s]
+    assert not lenient, f"steps that may fail without failing the job: {lenient}"
+    (fetch,) = [s for s in _steps(workflow) if "sha256sum --check" in s.get("run", "")]
+    assert "set -euo pipefail" in fetch["run"]
+    assert "if" not in fetch, "the data sets are fetched and checked on every run"
     (postgres,) = [job["services"]["postgres"] for job in workflow["jobs"].values()]
     assert postgres["env"]["POSTGRES_HOST_AUTH_METHOD"] == "trust"
     assert "5432:5432" in postgres["ports"]

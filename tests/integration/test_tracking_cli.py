@@ -463,7 +463,15 @@ def test_registry_cli(small_leads_csv: Path, tmp_path: Path) -> None:
         "mlsys.registry", "--name", name, "--json", "offer", str(tmp_path / "0"), env=env
     )
     assert offered.returncode == 0, offered.stderr
-    assert json.loads(offered.stdout)["decision"]["promoted"] is False  # v1's model again
+    decision = json.loads(offered.stdout)["decision"]  # run 0 is version 1: not registered again
+    assert (decision["already_registered"], decision["promoted"], decision["version"]) == (
+        True,
+        False,
+        "1",
+    )
+    assert len(MlflowRegistry(name, uri=uri).versions()) == 2
+    gate = json.loads((tmp_path / "0" / "gate.json").read_text())
+    assert "first model" in gate["reason"]  # the run keeps the decision made when it was trained
 
     missing = _cli("mlsys.registry", "--name", name, "promote", "9", "--reason", "x", env=env)
     assert missing.returncode == 2

@@ -187,9 +187,11 @@ def test_registry_contract(registry_and_runs: tuple[ModelRegistry, list[Training
     registry, runs = registry_and_runs
     assert isinstance(registry, ModelRegistry)
     assert registry.get_alias(CHAMPION) is None
+    assert registry.version_of_run(str(runs[0].run_id)) is None
     v1 = registry.register(str(runs[0].run_id), runs[0].artifacts["model"], {"k": "1"})
     v2 = registry.register(str(runs[1].run_id), runs[1].artifacts["model"], {"k": "2"})
     assert [v.version for v in registry.versions()] == [v1, v2]
+    assert [registry.version_of_run(str(r.run_id)) for r in runs] == [v1, v2]
     registry.set_alias(CHAMPION, v1)
     registry.set_alias(CHALLENGER, v2)
     assert registry.get_alias(CHAMPION) == v1

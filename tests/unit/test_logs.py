@@ -123,6 +123,10 @@ def test_text_on_a_terminal_is_coloured_and_concise(monkeypatch: pytest.MonkeyPa
     with log_context(run_id="/tmp/outputs/multirun/2026-11-26/10-00-00/3"):
         _emit(ConsoleHandler(trial, fmt="text"), "trial")
     assert trial.getvalue().rstrip("\n").endswith("[run=10-00-00/3]")
+    optuna_trial = io.StringIO()
+    with log_context(run_id="/tmp/outputs/multirun/2026-11-26/10-00-00-vm-7/trial_0003"):
+        _emit(ConsoleHandler(optuna_trial, fmt="text"), "trial")
+    assert optuna_trial.getvalue().rstrip("\n").endswith("[run=10-00-00-vm-7/trial_0003]")
     monkeypatch.setenv("NO_COLOR", "1")
     plain = _Tty()
     _emit(ConsoleHandler(plain, fmt="text"), "x")

@@ -5,13 +5,16 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import numpy as np
 import pandas as pd
 from pandas.api import types as ptypes
+from pydantic import Field
 
+from mlsys._params import check_instance
 from mlsys.data._dataset import ColumnKind, Dataset, FeatureSchema
+from mlsys.data._formats import check_file_format
 from mlsys.errors import DataError, SchemaError
 from mlsys.files import file_sha256
 
@@ -21,6 +24,12 @@ log = logging.getLogger(__name__)
 
 _TRUE = frozenset({"true", "yes", "y", "1", "t"})
 _FALSE = frozenset({"false", "no", "n", "0", "f"})
+#: Compressed files pandas reads by their extension (a zip of one file only).
+_COMPRESSED = {"gzip": (".gz",), "bzip2": (".bz2",), "xz": (".xz",), "zip": (".zip",)}
+#: A text column whose non-missing values are numbers but for at most this share is almost
+#: always a numeric column with a few odd markers ("?", "unknown"): it gets a warning.
+_STRAY_TEXT_SHARE = 0.05
+Text = Annotated[str, Field(min_length=1)]
 
 
 class CsvSource:
@@ -53,12 +62,12 @@ class CsvSource:
 
     def __init__(
         self,
-        path: str,
-        target: str,
+        path: Text,
+        target: Text,
         positive_label: str | int | bool = "1",
-        name: str | None = None,
-        sep: str = ",",
-        id_column: str | None = None,
+        name: Text | None = None,
+        sep: Annotated[str, Field(min_length=1, description="a separator, e.g. ',' or ';'")] = ",",
+        id_column: Text | None = None,
         date_columns: Sequence[str] = (),
         non_feature_columns: Sequence[str] = (),
         drop_columns: Sequence[str] = (),
@@ -85,19 +94,36 @@ class CsvSource:
         self.leaky_columns = list(leaky_columns)
         self.generate_if_missing = generate_if_missing
         self._inferred_dates: list[str] = []  # text columns found to hold ISO dates, on load
+        self._warnings: list[str] = []  # said while loading; they end in Dataset.warnings
 
     def load(self) -> Dataset:
         """Read, validate and type the file."""
+        self._warnings = []
+        check_instance(self, "data")
         path = self._resolve_path()
-        return self.from_frame(self._read(path), path=path, sha256=file_sha256(path))
+        return self.from_frame(
+            self._read(path), path=path, sha256=file_sha256(path), warnings=self._warnings
+        )
 
-    def from_frame(self, raw: pd.DataFrame, *, path: Path, sha256: str) -> Dataset:
-        """Validate and type an already-read frame as if it came from ``path``."""
+    def from_frame(
+        self, raw: pd.DataFrame, *, path: Path, sha256: str, warnings: Sequence[str] = ()
+    ) -> Dataset:
+        """Validate and type an already-read frame as if it came from ``path``.
+
+        Args:
+            raw: The rows as read, target included.
+            path: Where they came from, for messages and the data set's ``source``.
+            sha256: Digest of the source.
+            warnings: Warnings already given while reading; the data set carries them on.
+        """
+        self._warnings = list(warnings)
         self._check_columns(raw, path)
         raw = raw.drop(columns=self.drop_columns)
         raw = self._drop_unlabelled(raw, path)
+        raw = self._drop_empty_columns(raw, path)
         target = self._encode_target(raw[self.target], path)
         kept = raw.drop(columns=[self.target])
+        self._check_ids(kept, path)
         schema = self._infer_schema(kept)
         frame = self._normalise(kept, schema)
         self._warn_leaky(schema)
@@ -113,6 +139,7 @@ class CsvSource:
             sha256=sha256,
             leaky_columns=tuple(c for c in self.leaky_columns if c in schema.columns),
             raw_dtypes={str(c): str(kept[c].dtype) for c in schema.columns},
+            warnings=tuple(self._warnings),
         )
         log.info(
             "Loaded %s: %d rows, %d features (%d categorical, %d numeric, %d boolean), "
@@ -143,15 +170,20 @@ class CsvSource:
             )
         from mlsys.data._synthetic import write_leads
 
-        log.warning(
-            "!!! data.path '%s' does not exist: GENERATING the synthetic leads data set there "
-            "because data.generate_if_missing=true. This is NOT your data. !!!",
-            path,
+        self._warn(
+            f"!!! data.path '{path}' does not exist: GENERATING the synthetic leads data set "
+            "there because data.generate_if_missing=true. This is NOT your data. !!!"
         )
         path.parent.mkdir(parents=True, exist_ok=True)
         return write_leads(path)
 
+    def _warn(self, message: str) -> None:
+        """Log a warning and keep it for the data set, so the run repeats it at the end."""
+        log.warning("%s", message)
+        self._warnings.append(message)
+
     def _read(self, path: Path) -> pd.DataFrame:
+        check_file_format(path, key="data.path", reads=_COMPRESSED)
         try:
             frame = pd.read_csv(
                 path,
@@ -183,9 +215,28 @@ class CsvSource:
                 f"data.sep: '{path}' parsed as a single column '{frame.columns[0]}'. "
                 "Fix: pass \"data.sep=';'\" (quoted for the shell), or the file's real separator."
             )
+        self._check_header(path)
         return frame
 
+    def _check_header(self, path: Path) -> None:
+        """Refuse empty or repeated names in the header line, which pandas renames silently.
+
+        pandas reads a second ``x`` as ``x.1`` and an empty name as ``Unnamed: 3``, so the
+        names are checked as the file spells them.
+        """
+        header = pd.read_csv(
+            path,
+            sep=self.sep,
+            header=None,
+            nrows=1,
+            dtype=str,
+            keep_default_na=False,
+            skipinitialspace=True,
+        )
+        _check_names([str(v) for v in header.iloc[0]], path)
+
     def _check_columns(self, frame: pd.DataFrame, path: Path) -> None:
+        _check_names([str(c) for c in frame.columns], path)
         columns = list(frame.columns)
         if self.target not in columns:
             raise SchemaError(
@@ -216,18 +267,53 @@ class CsvSource:
     def _drop_unlabelled(self, frame: pd.DataFrame, path: Path) -> pd.DataFrame:
         missing = frame[self.target].isna()
         if missing.any():
-            log.warning(
-                "data.target: %d of %d rows in '%s' have no label in '%s'; they are left out of "
-                "training and evaluation.",
-                int(missing.sum()),
-                len(frame),
-                path,
-                self.target,
+            self._warn(
+                f"data.target: {int(missing.sum())} of {len(frame)} rows in '{path}' have no "
+                f"label in '{self.target}'; they are left out of training and evaluation."
             )
             frame = frame.loc[~missing].reset_index(drop=True)
         if frame.empty:
             raise DataError(f"data.target: no row of '{path}' has a label in '{self.target}'.")
         return frame
+
+    def _drop_empty_columns(self, frame: pd.DataFrame, path: Path) -> pd.DataFrame:
+        """Leave out feature columns without a single value: nothing to learn, nothing to ask."""
+        kept = {self.target, self.id_column, *self.date_columns, *self.non_feature_columns}
+        empty = [c for c in frame.columns if c not in kept and frame[c].isna().all()]
+        if empty:
+            drop = _list_override("data.drop_columns", [*self.drop_columns, *empty])
+            self._warn(
+                f"data: column(s) {[str(c) for c in empty]} of '{path}' are empty on all "
+                f"{len(frame)} labelled rows, so they are left out of the features (the model "
+                "and scoring do not use them). Fix: check the export; list them in "
+                f"{drop} to drop them without this warning."
+            )
+        return frame.drop(columns=empty)
+
+    def _check_ids(self, frame: pd.DataFrame, path: Path) -> None:
+        """Warn about rows without an id and about ids on several rows."""
+        if not self.id_column:
+            return
+        ids = frame[self.id_column]
+        blank = int(ids.isna().sum())
+        if blank:
+            self._warn(
+                f"data.id_column: {blank} of {len(ids)} rows of '{path}' have no "
+                f"'{self.id_column}'; they train and are evaluated as usual, but their rows in "
+                "test_predictions.csv have an empty id. Fix: fill in the ids."
+            )
+        counts = ids.dropna().value_counts()
+        repeated = counts[counts > 1]
+        if len(repeated):
+            shown = ", ".join(f"{v!s} ({_count(n, 'row')})" for v, n in repeated.head(3).items())
+            self._warn(
+                f"data.id_column: '{self.id_column}' in '{path}' repeats "
+                f"{_count(len(repeated), 'id')} on {int(repeated.sum())} rows (e.g. {shown}). "
+                "Rows of one lead in both the training and the test split make test metrics "
+                "optimistic. "
+                "Fix: de-duplicate the file, or keep each id's rows in one split with "
+                f"split=group split.column={self.id_column}."
+            )
 
     def _encode_target(self, column: pd.Series, path: Path) -> np.ndarray[Any, np.dtype[np.int8]]:
         positive = str(self.positive_label).strip()
@@ -278,13 +364,11 @@ class CsvSource:
             if name not in non_features and name not in forced and _looks_like_dates(frame[name])
         ]
         for name in self._inferred_dates:
-            log.warning(
-                "data: column '%s' holds dates, so it is parsed as one and not used as a feature "
-                "(every day would be a category of its own). split=time split.column=%s can use "
-                "it; data.categorical=[%s] makes it a feature anyway.",
-                name,
-                name,
-                name,
+            self._warn(
+                f"data: column '{name}' holds dates, so it is parsed as one and not used as a "
+                f"feature (every day would be a category of its own). split=time "
+                f"split.column={name} can use it; data.categorical=[{name}] makes it a feature "
+                "anyway."
             )
         non_features.update(self._inferred_dates)
         columns: list[str] = []
@@ -294,6 +378,8 @@ class CsvSource:
                 continue
             columns.append(str(name))
             kinds.append(self._kind_of(frame[name]))
+            if kinds[-1] == "categorical" and name not in self.categorical:
+                self._warn_stray_text(frame[name])
         if not columns:
             raise SchemaError(
                 "data: no feature columns are left after removing the id, date, non-feature and "
@@ -316,13 +402,32 @@ class CsvSource:
             return "boolean"
         return "categorical"
 
+    def _warn_stray_text(self, column: pd.Series) -> None:
+        """Warn when a few text values made pandas read a column of numbers as text."""
+        values = column.dropna().astype(str).str.strip()
+        stray = values[pd.to_numeric(values, errors="coerce").isna()]
+        if not len(stray) or len(stray) > _STRAY_TEXT_SHARE * len(values):
+            return
+        name = str(column.name)
+        counts = stray.value_counts()
+        shown = ", ".join(f"{v!r} ({_count(n, 'row')})" for v, n in counts.head(10).items())
+        more = f" and {len(counts) - 10} more" if len(counts) > 10 else ""
+        self._warn(
+            f"data: column '{name}' holds numbers except for {len(stray)} of {len(values)} "
+            f"values ({shown}{more}), so it is read as categorical: every distinct number is a "
+            "category of its own. Fix: if it is a number, pass "
+            f"{_list_override('data.numeric', [*self.numeric, name])} "
+            f"{_list_override('data.na_values', [*self.na_values, *counts.index])} to read "
+            "those values as missing."
+        )
+
     def _normalise(self, frame: pd.DataFrame, schema: FeatureSchema) -> pd.DataFrame:
         out = frame.copy()
         for name in [*self.date_columns, *self._inferred_dates]:
             out[name] = pd.to_datetime(out[name], errors="coerce")
             bad = int(out[name].isna().sum())
             if bad:
-                log.warning("data.date_columns: %d rows of '%s' are not dates", bad, name)
+                self._warn(f"data.date_columns: {bad} rows of '{name}' are not dates")
         coerced = coerce_features(out, schema)
         for name in schema.columns:
             out[name] = coerced[name]
@@ -331,11 +436,10 @@ class CsvSource:
     def _warn_leaky(self, schema: FeatureSchema) -> None:
         for name in self.leaky_columns:
             if name in schema.columns:
-                log.warning(
-                    "LEAKAGE: column '%s' is known only after the outcome and is being used as a "
-                    "feature; test metrics will be optimistic and the model useless in production. "
-                    "Fix: add it to data.drop_columns.",
-                    name,
+                self._warn(
+                    f"LEAKAGE: column '{name}' is known only after the outcome and is being used "
+                    "as a feature; test metrics will be optimistic and the model useless in "
+                    "production. Fix: add it to data.drop_columns."
                 )
 
 
@@ -374,12 +478,34 @@ def _as_numeric(column: pd.Series, name: str) -> pd.Series:
     converted = pd.to_numeric(column, errors="coerce")
     bad = int((converted.isna() & column.notna()).sum())
     if bad:
-        examples = column[converted.isna() & column.notna()].astype(str).unique()[:3]
+        examples = column[converted.isna() & column.notna()].astype(str).unique()
         raise SchemaError(
-            f"data.numeric: column '{name}' has {bad} non-numeric values (e.g. {list(examples)}). "
-            f"Fix: add them to data.na_values, or declare data.categorical=['{name}']."
+            f"data.numeric: column '{name}' has {bad} value(s) that are not a number (e.g. "
+            f"{list(examples[:3])}). Fix: read them as missing with "
+            f"{_list_override('data.na_values', list(examples[:10]))}, or declare "
+            f"data.categorical=[{name}]."
         )
-    return converted.astype("float64")
+    numbers = converted.astype("float64")
+    _check_finite(numbers, name)
+    return numbers
+
+
+def _check_finite(numbers: pd.Series, name: str) -> None:
+    """Refuse infinities: the one rule for numeric values in training and scoring.
+
+    A model cannot use an infinity and no real measurement is one. ``ml-predict`` rejects such
+    a row ("not a finite number") and the REST API answers 422, so training must not accept
+    what scoring refuses.
+    """
+    infinite = np.isinf(numbers.to_numpy())
+    if infinite.any():
+        shown = ", ".join(sorted({str(v) for v in numbers[infinite]}))
+        as_missing = _list_override("data.na_values", ["inf", "-inf"])
+        raise SchemaError(
+            f"data: column '{name}' has {int(infinite.sum())} value(s) that are not a finite "
+            f"number ({shown}); no model can use them, and ml-predict and the REST API refuse "
+            f"them too. Fix: read them as missing with {as_missing}, or clean the file."
+        )
 
 
 def _as_boolean(column: pd.Series, name: str) -> pd.Series:
@@ -400,6 +526,39 @@ def _as_boolean(column: pd.Series, name: str) -> pd.Series:
         )
 
     return column.map(parse).astype("float64")
+
+
+def _check_names(names: list[str], path: Path) -> None:
+    """Refuse empty and repeated column names."""
+    empty = [i for i, name in enumerate(names, start=1) if not name.strip()]
+    if empty:
+        raise SchemaError(
+            f"data.path: column(s) {empty} of '{path}' have no name in the header line. Fix: "
+            "name them, or remove them (an unnamed first column of 0, 1, 2, ... is a saved "
+            "DataFrame index: save with index=False; an unnamed last one comes from a separator "
+            "at the end of every line)."
+        )
+    seen: dict[str, list[int]] = {}
+    for i, name in enumerate(names, start=1):
+        seen.setdefault(name, []).append(i)
+    repeated = {name: at for name, at in seen.items() if len(at) > 1}
+    if repeated:
+        shown = "; ".join(f"'{name}' in columns {at}" for name, at in repeated.items())
+        raise SchemaError(
+            f"data.path: '{path}' has repeated column names ({shown}); they cannot both be "
+            "features under one name. Fix: rename them in the header line so that each is unique."
+        )
+
+
+def _count(n: int, noun: str) -> str:
+    """``1 row``, ``2 rows``."""
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
+def _list_override(key: str, values: Sequence[object]) -> str:
+    """``"key=['a','b']"``: a list override of strings, quoted for Hydra and the shell."""
+    quoted = ",".join("'" + str(v).replace("\\", "\\\\").replace("'", "\\'") + "'" for v in values)
+    return f'"{key}=[{quoted}]"'
 
 
 _ISO_DATE = r"^\d{4}-\d{2}-\d{2}(?:[ T]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?(?:Z|[+-]\d{2}:?\d{2})?$"

@@ -91,6 +91,9 @@ class Dataset:
         leaky_columns: Columns documented as known only after the outcome.
         raw_dtypes: pandas dtype of each column as read from the source, before typing; the
             tracked model's input signature uses them so raw rows validate as they are.
+        warnings: What loading warned about that a person should read (rows without a label,
+            a column of numbers read as text, repeated ids, ...); a training run repeats them
+            under its summary and records them in ``metadata.json``.
     """
 
     name: str
@@ -104,6 +107,7 @@ class Dataset:
     sha256: str
     leaky_columns: tuple[str, ...] = field(default_factory=tuple)
     raw_dtypes: dict[str, str] = field(default_factory=dict)
+    warnings: tuple[str, ...] = ()
 
     def __len__(self) -> int:
         return len(self.frame)

@@ -4,8 +4,8 @@
 pieces it is built from (bootstrap intervals, plots, segment breakdown, feature importance)
 are public too, for notebooks.
 
-Names are imported on first use: the plot worker process imports ``_plots`` without
-scikit-learn or pandas.
+Names are imported on first use, so ``import mlsys.evaluation`` stays cheap (no scikit-learn,
+pandas or matplotlib until a name needs them).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from mlsys._lazy import lazy_exports
 
 if TYPE_CHECKING:
     from mlsys.evaluation._bootstrap import ConfidenceInterval, bootstrap_intervals
+    from mlsys.evaluation._curves import gains_table, threshold_table
     from mlsys.evaluation._evaluator import EvaluationReport, Evaluator, ThresholdPolicy
     from mlsys.evaluation._explain import (
         FeatureImportance,
@@ -25,7 +26,9 @@ if TYPE_CHECKING:
         shap_summary,
     )
     from mlsys.evaluation._metrics import (
+        HEADLINE_METRICS,
         binary_metrics,
+        calibration_table,
         expected_calibration_error,
         lift_at_k,
         precision_at_k,
@@ -34,8 +37,6 @@ if TYPE_CHECKING:
     )
     from mlsys.evaluation._plots import (
         PLOT_NAMES,
-        calibration_table,
-        gains_table,
         plot_calibration,
         plot_confusion_matrix,
         plot_feature_importance,
@@ -44,12 +45,12 @@ if TYPE_CHECKING:
         plot_roc,
         plot_score_distribution,
         plot_threshold_analysis,
-        threshold_table,
     )
     from mlsys.evaluation._report import ReportArtifacts, ReportOptions, write_evaluation_report
     from mlsys.evaluation._segments import SegmentMetrics, SegmentReport, segment_breakdown
 
 __all__ = [
+    "HEADLINE_METRICS",
     "PLOT_NAMES",
     "ConfidenceInterval",
     "EvaluationReport",
@@ -89,6 +90,8 @@ __all__ = [
 _LAZY = {
     "ConfidenceInterval": "mlsys.evaluation._bootstrap",
     "bootstrap_intervals": "mlsys.evaluation._bootstrap",
+    "gains_table": "mlsys.evaluation._curves",
+    "threshold_table": "mlsys.evaluation._curves",
     "EvaluationReport": "mlsys.evaluation._evaluator",
     "Evaluator": "mlsys.evaluation._evaluator",
     "ThresholdPolicy": "mlsys.evaluation._evaluator",
@@ -97,15 +100,15 @@ _LAZY = {
     "feature_importance": "mlsys.evaluation._explain",
     "raw_column_map": "mlsys.evaluation._explain",
     "shap_summary": "mlsys.evaluation._explain",
+    "HEADLINE_METRICS": "mlsys.evaluation._metrics",
     "binary_metrics": "mlsys.evaluation._metrics",
+    "calibration_table": "mlsys.evaluation._metrics",
     "expected_calibration_error": "mlsys.evaluation._metrics",
     "lift_at_k": "mlsys.evaluation._metrics",
     "precision_at_k": "mlsys.evaluation._metrics",
     "recall_at_k": "mlsys.evaluation._metrics",
     "top_k_mask": "mlsys.evaluation._metrics",
     "PLOT_NAMES": "mlsys.evaluation._plots",
-    "calibration_table": "mlsys.evaluation._plots",
-    "gains_table": "mlsys.evaluation._plots",
     "plot_calibration": "mlsys.evaluation._plots",
     "plot_confusion_matrix": "mlsys.evaluation._plots",
     "plot_feature_importance": "mlsys.evaluation._plots",
@@ -114,7 +117,6 @@ _LAZY = {
     "plot_roc": "mlsys.evaluation._plots",
     "plot_score_distribution": "mlsys.evaluation._plots",
     "plot_threshold_analysis": "mlsys.evaluation._plots",
-    "threshold_table": "mlsys.evaluation._plots",
     "ReportArtifacts": "mlsys.evaluation._report",
     "ReportOptions": "mlsys.evaluation._report",
     "write_evaluation_report": "mlsys.evaluation._report",

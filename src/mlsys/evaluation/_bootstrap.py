@@ -7,15 +7,20 @@ negatives per distinct score. So a thousand resamples cost a few array passes in
 thousand sorts: 1,000 resamples of 10,000 rows take a fraction of a second.
 
 Ties are handled the way scikit-learn handles them: ROC-AUC counts a tied positive/negative
-pair as half a win, and average precision steps once per distinct score.
+pair as half a win, and average precision steps once per distinct score; a unit test checks
+every resample against ``roc_auc_score`` and ``average_precision_score`` on the same rows.
+Calling scikit-learn per resample instead takes 55 to 60 times longer (200 resamples of
+200,000 rows: 44 s against 0.8 s; docs/DESIGN_DECISIONS.md, section 12).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
+from sklearn import metrics as skm
 
 from mlsys.errors import ConfigError
 
@@ -70,6 +75,7 @@ def bootstrap_intervals(
     resamples: int = 1000,
     confidence: float = 0.95,
     seed: int = 0,
+    estimates: Mapping[str, Any] | None = None,
 ) -> dict[str, ConfidenceInterval]:
     """Percentile bootstrap intervals for ROC-AUC and PR-AUC (average precision).
 
@@ -79,6 +85,8 @@ def bootstrap_intervals(
         resamples: Bootstrap resamples; 0 returns the estimates without bounds.
         confidence: Nominal coverage of the interval, in (0, 1).
         seed: Seed of the resampling: same inputs and seed, same interval.
+        estimates: The metrics on all rows, already computed (``binary_metrics`` of the same
+            rows); scikit-learn computes them here when omitted.
 
     Returns:
         ``{"roc_auc": ConfidenceInterval, "pr_auc": ConfidenceInterval}``.
@@ -110,12 +118,11 @@ def bootstrap_intervals(
             m: ConfidenceInterval(m, None, None, None, confidence, resamples, resamples, reason)
             for m in BOOTSTRAP_METRICS
         }
-    from sklearn import metrics as skm  # here, not above: plot workers unpickle intervals
-
-    estimates = {
-        "roc_auc": float(skm.roc_auc_score(labels, p)),
-        "pr_auc": float(skm.average_precision_score(labels, p)),
-    }
+    if estimates is None:
+        estimates = {
+            "roc_auc": float(skm.roc_auc_score(labels, p)),
+            "pr_auc": float(skm.average_precision_score(labels, p)),
+        }
     values, skipped = bootstrap_values(labels, p, resamples=resamples, seed=seed)
     alpha = (1 - confidence) / 2
     out = {}

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import numpy as np
+from pydantic import Field
 from sklearn import metrics as skm
 
 from mlsys.errors import ConfigError
@@ -18,6 +20,8 @@ __all__ = ["EvaluationReport", "Evaluator", "ThresholdPolicy"]
 log = logging.getLogger(__name__)
 FloatArray = np.ndarray[Any, np.dtype[np.float64]]
 Objective = Literal["f1", "cost", "precision"]
+#: A share of the leads, ranked by score (the top 10% is 0.1).
+TopShare = Annotated[float, Field(gt=0, le=1)]
 
 
 class ThresholdPolicy:
@@ -36,10 +40,12 @@ class ThresholdPolicy:
     def __init__(
         self,
         objective: Objective = "f1",
-        cost_fp: float = 1.0,
-        cost_fn: float = 5.0,
-        target_precision: float = 0.5,
+        cost_fp: Annotated[float, Field(ge=0)] = 1.0,
+        cost_fn: Annotated[float, Field(ge=0)] = 5.0,
+        target_precision: Annotated[float, Field(gt=0, le=1)] = 0.5,
     ) -> None:
+        # Only stores its parameters, like every configurable component (the estimator
+        # contract: Hydra and sklearn.base.clone rebuild it from them); no logic to share.
         self.objective = objective
         self.cost_fp = cost_fp
         self.cost_fn = cost_fn
@@ -110,10 +116,10 @@ class Evaluator:
     def __init__(
         self,
         threshold: ThresholdPolicy | None = None,
-        top_fractions: tuple[float, ...] = (0.05, 0.1, 0.2),
-        lift_fraction: float = 0.1,
-        calibration_bins: int = 10,
-        objective_metric: str = "pr_auc",
+        top_fractions: Sequence[TopShare] = (0.05, 0.1, 0.2),
+        lift_fraction: TopShare = 0.1,
+        calibration_bins: Annotated[int, Field(ge=1)] = 10,
+        objective_metric: Annotated[str, Field(min_length=1)] = "pr_auc",
         report: ReportOptions | None = None,
     ) -> None:
         self.threshold = threshold or ThresholdPolicy()

@@ -7,8 +7,8 @@ summed back into it; SHAP values are additive, so their sum is exact.
 
 * Feature importance uses the model's own where it has one (XGBoost and HistGradientBoosting
   total split gain, CatBoost prediction-value change, random forest impurity decrease) and
-  permutation importance otherwise (logistic regression, any other model): the drop in ROC-AUC
-  on the scored rows when one raw column is shuffled.
+  scikit-learn's permutation importance otherwise (logistic regression, any other model): the
+  drop in ROC-AUC on the scored rows when one raw column is shuffled.
 * SHAP values are opt-in: XGBoost (``pred_contribs=True``) and CatBoost (``ShapValues``)
   compute them natively; scikit-learn forests go through ``shap.TreeExplainer`` (imported only
   then: it takes seconds to import). Other models get a clear reason instead.
@@ -19,24 +19,21 @@ from __future__ import annotations
 import importlib
 import time
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
-from pandas.api import types as ptypes
 
 if TYPE_CHECKING:
-    from mlsys.evaluation._worker import PlotJob
     from mlsys.models import ModelBundle
 
 __all__ = [
     "FeatureImportance",
     "ShapSummary",
     "feature_importance",
-    "importance_plot",
     "plot_importance",
     "plot_shap_summary",
     "raw_column_map",
@@ -44,8 +41,6 @@ __all__ = [
 ]
 
 FloatArray = np.ndarray[Any, np.dtype[np.float64]]
-#: Rows of permuted copies scored in one call; bounds memory on wide data.
-_PERMUTED_ROWS_PER_CALL = 200_000
 #: Permuted rows scored in all (rows x repeats x columns): fewer rows on wide data, so the cost
 #: stays bounded for slow models. Depends on shapes only, so results stay reproducible.
 _PERMUTED_ROWS_BUDGET = 60_000
@@ -74,6 +69,7 @@ class FeatureImportance:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-friendly form, as written to ``feature_importance.json`` (largest first)."""
+        # Spelled out, like SegmentReport.to_dict: each file's keys are its documented format.
         return {
             "method": self.method,
             "description": self.description,
@@ -290,6 +286,9 @@ def _permutation_importance(
     repeats: int,
     seed: int,
 ) -> FeatureImportance:
+    from sklearn.inspection import permutation_importance
+    from sklearn.pipeline import Pipeline
+
     from mlsys.data import coerce_features
 
     what = (
@@ -317,83 +316,35 @@ def _permutation_importance(
     rng = np.random.default_rng(seed)
     size = min(rows, budget, len(labels))
     take = np.sort(rng.choice(len(labels), size=size, replace=False))
+    if not 0 < labels[take].sum() < size:
+        return FeatureImportance(
+            "unavailable",
+            what,
+            reason=f"the {size} rows sampled for permutation importance hold a single class; "
+            "raise evaluation.report.importance_rows so that they include both.",
+        )
     raw = coerce_features(frame.iloc[take].reset_index(drop=True), bundle.schema)
-    labels = labels[take]
-    X = bundle.features.transform(raw)
-    groups = _column_groups([str(c) for c in X.columns], columns)
-    score: Callable[[pd.DataFrame], FloatArray]
-    if groups is None:  # a transformer that mixes columns: shuffle raw columns, transform each
-        score, X, groups = bundle.raw_scores, raw, {c: [c] for c in columns}
-    else:  # row-wise transformer: shuffling a column's outputs together is the same, cheaper
-        score = _model_scores(bundle)
-    baseline = _rank_auc(labels, score(X)[None, :])[0]
-    per_call = max(1, _PERMUTED_ROWS_PER_CALL // (len(X) * repeats))
-    drops: dict[str, float] = {}
-    for first in range(0, len(columns), per_call):
-        batch = columns[first : first + per_call]
-        # One scoring call for every shuffled copy, not one per column and shuffle.
-        scores = score(_shuffled_copies(X, [groups[c] for c in batch], repeats, rng))
-        aucs = _rank_auc(labels, scores.reshape(len(batch) * repeats, len(X)))
-        for i, column in enumerate(batch):
-            drops[column] = float(baseline - aucs[i * repeats : (i + 1) * repeats].mean())
-    return FeatureImportance("permutation", what, _ranked(drops), rows=len(X))
-
-
-def _shuffled_copies(
-    X: pd.DataFrame, groups: list[list[str]], repeats: int, rng: np.random.Generator
-) -> pd.DataFrame:
-    """``repeats`` copies of ``X`` per group, each with the group's columns shuffled together."""
-    orders = [[rng.permutation(len(X)) for _ in range(repeats)] for _ in groups]
-    if all(ptypes.is_numeric_dtype(t) for t in X.dtypes):
-        # One array instead of many frames: concatenating frames is most of the cost.
-        values = X.to_numpy(dtype=np.float64)
-        block = np.tile(values, (len(groups) * repeats, 1))
-        for g, names in enumerate(groups):
-            where = np.flatnonzero(X.columns.isin(names))
-            for r, order in enumerate(orders[g]):
-                start = (g * repeats + r) * len(X)
-                block[start : start + len(X), where] = values[order][:, where]
-        return pd.DataFrame(block, columns=X.columns)
-    copies = []
-    for g, names in enumerate(groups):
-        for order in orders[g]:
-            shuffled = X.copy()
-            for name in names:
-                shuffled[name] = X[name].to_numpy()[order]
-            copies.append(shuffled)
-    return pd.concat(copies, ignore_index=True)
-
-
-def _column_groups(transformed: list[str], raw: list[str]) -> dict[str, list[str]] | None:
-    """Transformed columns per raw column, or ``None`` if some output has no single source."""
-    mapping = raw_column_map(transformed, raw)
-    if any(source not in raw for source in mapping.values()):
-        return None
-    groups: dict[str, list[str]] = {c: [] for c in raw}
-    for name, source in mapping.items():
-        groups[source].append(name)
-    return groups
-
-
-def _model_scores(bundle: ModelBundle) -> Callable[[pd.DataFrame], FloatArray]:
-    def score(X: pd.DataFrame) -> FloatArray:
-        return np.asarray(bundle.model.predict_proba(X)[:, 1], dtype=np.float64)
-
-    return score
-
-
-def _rank_auc(labels: np.ndarray[Any, Any], scores: FloatArray) -> FloatArray:
-    """ROC-AUC of each row of ``scores`` (ties count half), by the rank-sum formula."""
-    from scipy.stats import rankdata
-
-    positive = labels == 1
-    n_pos = int(positive.sum())
-    n_neg = len(labels) - n_pos
-    ranks = rankdata(scores, axis=1)
-    return np.asarray(
-        (ranks[:, positive].sum(axis=1) - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg),
-        dtype=np.float64,
+    # The bundle's uncalibrated scoring path, as scikit-learn composes it: every shuffled copy
+    # is transformed (also by a transformer that mixes columns) and scored. The rows are
+    # coerced once above, not once per copy as bundle.raw_scores would.
+    model = Pipeline([("features", bundle.features), ("model", bundle.model)])
+    result = permutation_importance(
+        model, raw, labels[take], scoring=_roc_auc, n_repeats=repeats, random_state=seed
     )
+    drops = {c: float(v) for c, v in zip(columns, result.importances_mean, strict=True)}
+    return FeatureImportance("permutation", what, _ranked(drops), rows=size)
+
+
+def _roc_auc(model: Any, X: pd.DataFrame, y: np.ndarray[Any, Any]) -> float:
+    """The scorer: ROC-AUC of the uncalibrated positive-class probability.
+
+    Uncalibrated, as calibration is monotone and would only add ties. A callable rather than
+    ``scoring="roc_auc"``, which accepts only scikit-learn classifiers; a model of the
+    ``ConversionModel`` protocol need only have ``predict_proba``.
+    """
+    from sklearn.metrics import roc_auc_score
+
+    return float(roc_auc_score(y, model.predict_proba(X)[:, 1]))
 
 
 def shap_summary(
@@ -528,28 +479,16 @@ def plot_importance(
     importance: FeatureImportance, path: str | Path, top: int = 15, *, dpi: int = 80
 ) -> Path:
     """Bar chart of the ``top`` raw columns by importance."""
-    from mlsys.evaluation._worker import draw
-
-    return draw(importance_plot(importance, path, top, dpi=dpi))
-
-
-def importance_plot(
-    importance: FeatureImportance, path: str | Path, top: int = 15, *, dpi: int = 80
-) -> PlotJob:
-    """The job that draws :func:`plot_importance`, for a plot worker."""
-    from mlsys.evaluation._worker import PlotJob
+    from mlsys.evaluation._plots import plot_feature_importance
 
     label = "ROC-AUC drop when shuffled" if importance.method == "permutation" else "Share"
-    return PlotJob(
-        "feature_importance_png",
-        "plot_feature_importance",
-        (dict(importance.values), Path(path)),
-        {
-            "title": f"Feature importance ({importance.method})",
-            "xlabel": label,
-            "top": top,
-            "dpi": dpi,
-        },
+    return plot_feature_importance(
+        importance.values,
+        path,
+        title=f"Feature importance ({importance.method})",
+        xlabel=label,
+        top=top,
+        dpi=dpi,
     )
 
 
@@ -562,7 +501,7 @@ def plot_shap_summary(
     that row's score up. Numeric columns are coloured from blue (low) to red (high) by rank;
     categorical ones are grey.
     """
-    from mlsys.evaluation._plots import _figure, _save, _title
+    from mlsys.evaluation._plots import _figure, _save
 
     if not summary.available:
         raise ValueError(f"no SHAP values to plot: {summary.reason}")
@@ -585,6 +524,6 @@ def plot_shap_summary(
     ax.axvline(0, color="#555555", lw=0.8)
     ax.tick_params(labelsize=7)
     ax.set_xlabel(f"SHAP value ({summary.output}); blue = low, red = high value", fontsize=8)
-    _title(ax, f"SHAP summary, {summary.rows} rows")
+    ax.set_title(f"SHAP summary, {summary.rows} rows", fontsize=9)
     fig.subplots_adjust(left=0.3, right=0.97, bottom=0.65 / height, top=1 - 0.3 / height)
     return _save(fig, path)

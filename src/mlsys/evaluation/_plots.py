@@ -1,24 +1,32 @@
-"""PNG plots of a scored split, drawn with matplotlib's Agg renderer.
+"""PNG plots of a scored split, drawn with matplotlib's object API on the Agg canvas.
+
+The plots only draw. Curves and tables come in computed (scikit-learn's ``roc_curve`` and
+``precision_recall_curve``, :func:`~mlsys.evaluation.threshold_table`,
+:func:`~mlsys.evaluation.gains_table`, :func:`~mlsys.evaluation.calibration_table`), and the
+numbers in titles and legends (ROC-AUC, average precision, ECE) are the ones of
+``metrics.json``, passed in: a picture cannot disagree with the metrics.
 
 matplotlib is imported inside the functions (``import mlsys`` must stay fast) and figures are
-built with ``matplotlib.figure.Figure`` directly, never ``pyplot``: no global figure registry,
-no GUI backend, safe in a training process. Figures are small (``size`` inches at ``dpi``
-dots per inch, 384 x 288 pixels by default) with few ticks, because every training run renders
-them: one figure costs tens of milliseconds.
+``matplotlib.figure.Figure`` objects on a ``FigureCanvasAgg``, never ``pyplot``: no global
+figure registry, no GUI backend, safe in a training process or a thread. Axes use matplotlib's
+own locators and formatters.
 
-Every function takes true labels (0/1), calibrated probabilities and the path of the PNG to
-write, and returns that path. Plots that need both classes raise :class:`~mlsys.errors.DataError`
-when the labels hold one; :func:`plot_availability` says which can be drawn and why not.
+Each function writes a PNG of ``size`` inches at ``dpi`` dots per inch (384 x 288 pixels by
+default) and returns its path.
+
+Example:
+    >>> from sklearn.metrics import roc_curve
+    >>> y, p = [0, 1, 0, 1], [0.1, 0.8, 0.3, 0.6]
+    >>> fpr, tpr, _ = roc_curve(y, p)
+    >>> auc = binary_metrics(y, p, 0.5)["roc_auc"]  # doctest: +SKIP
+    >>> plot_roc(fpr, tpr, "/tmp/roc.png", auc=auc)  # doctest: +SKIP
 """
 
 from __future__ import annotations
 
-import itertools
-import math
-import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
@@ -30,24 +38,6 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
     from mlsys.evaluation._bootstrap import ConfidenceInterval
-
-__all__ = [
-    "DEFAULT_DPI",
-    "DEFAULT_SIZE",
-    "PLOT_NAMES",
-    "calibration_table",
-    "gains_table",
-    "plot_availability",
-    "plot_calibration",
-    "plot_confusion_matrix",
-    "plot_feature_importance",
-    "plot_gains_lift",
-    "plot_precision_recall",
-    "plot_roc",
-    "plot_score_distribution",
-    "plot_threshold_analysis",
-    "threshold_table",
-]
 
 FloatArray = np.ndarray[Any, np.dtype[np.float64]]
 Size = tuple[float, float]
@@ -71,6 +61,7 @@ _NEG = "#8fb3d9"
 _POS = "#d9622b"
 _MAX_POINTS = 400  # points per curve: more are invisible at 384 px and cost drawing time
 _FONT = 8
+_Ticks = Literal["percent", "number", "keep"]
 
 
 def plot_availability(y: Any) -> dict[str, str | None]:
@@ -93,10 +84,11 @@ def plot_availability(y: Any) -> dict[str, str | None]:
 
 
 def plot_roc(
-    y: Any,
-    probabilities: Any,
+    fpr: Any,
+    tpr: Any,
     path: str | Path,
     *,
+    auc: float | None,
     interval: ConfidenceInterval | None = None,
     size: Size = DEFAULT_SIZE,
     dpi: int = DEFAULT_DPI,
@@ -104,138 +96,92 @@ def plot_roc(
     """ROC curve: share of converters found against share of non-converters contacted.
 
     Args:
-        y: True labels, 0/1; both classes required.
-        probabilities: Calibrated probabilities.
+        fpr: False positive rates, from ``sklearn.metrics.roc_curve``.
+        tpr: True positive rates, from the same call.
         path: PNG file to write.
+        auc: ROC-AUC shown in the legend (``binary_metrics(...)["roc_auc"]``).
         interval: Bootstrap interval of ROC-AUC, shown in the legend.
         size: Figure size in inches.
         dpi: Dots per inch.
-
-    Example:
-        >>> plot_roc([0, 1, 0, 1], [0.1, 0.8, 0.3, 0.6], "/tmp/roc.png")  # doctest: +SKIP
     """
-    labels, p = _both_classes(y, probabilities, "ROC curve")
-    fpr, tpr = _roc_points(labels, p)
-    auc = float(np.trapezoid(tpr, fpr))
+    _require(auc, "ROC curve", "ROC-AUC")
     fig, ax = _figure(size, dpi)
     ax.plot(*_thin(fpr, tpr), color=_MODEL, lw=1.6, label=f"model, AUC {auc:.3f}{_ci(interval)}")
     ax.plot([0, 1], [0, 1], ls="--", color=_BASE, lw=1, label="random ranking, AUC 0.5")
     _unit_axes(ax, "False positive rate (non-converters contacted)", "True positive rate (recall)")
-    _title(ax, "ROC curve")
+    ax.set_title("ROC curve", fontsize=_FONT + 1)
     ax.legend(loc="lower right", fontsize=_FONT - 1, frameon=False)
     return _save(fig, path)
 
 
 def plot_precision_recall(
-    y: Any,
-    probabilities: Any,
+    precision: Any,
+    recall: Any,
     path: str | Path,
     *,
+    average_precision: float | None,
+    base_rate: float,
     interval: ConfidenceInterval | None = None,
     size: Size = DEFAULT_SIZE,
     dpi: int = DEFAULT_DPI,
 ) -> Path:
-    """Precision against recall; the dashed line is the base rate (precision of random calls)."""
-    labels, p = _both_classes(y, probabilities, "precision-recall curve")
-    precision, recall = _precision_recall_points(labels, p)
-    ap = float(-np.sum(np.diff(recall) * precision[:-1]))
-    base = float(labels.mean())
+    """Precision against recall; the dashed line is the base rate (precision of random calls).
+
+    The parameters follow :func:`plot_roc`'s (as scikit-learn's ``PrecisionRecallDisplay``
+    follows ``RocCurveDisplay``): curve arrays in, the metric of ``metrics.json`` beside them.
+
+    Args:
+        precision: Precision per threshold, from ``sklearn.metrics.precision_recall_curve``.
+        recall: Recall per threshold, from the same call.
+        path: PNG file to write.
+        average_precision: PR-AUC shown in the legend (``binary_metrics(...)["pr_auc"]``).
+        base_rate: Share of converters (``positive_rate``).
+        interval: Bootstrap interval of PR-AUC, shown in the legend.
+        size: Figure size in inches.
+        dpi: Dots per inch.
+    """
+    _require(average_precision, "precision-recall curve", "average precision")
     fig, ax = _figure(size, dpi)
     ax.step(
         *_thin(recall, precision),
         where="post",
         color=_MODEL,
         lw=1.6,
-        label=f"model, AP {ap:.3f}{_ci(interval)}",
+        label=f"model, AP {average_precision:.3f}{_ci(interval)}",
     )
-    ax.axhline(base, ls="--", color=_BASE, lw=1, label=f"base rate {base:.3f}")
+    ax.axhline(base_rate, ls="--", color=_BASE, lw=1, label=f"base rate {base_rate:.3f}")
     _unit_axes(ax, "Recall (share of converters found)", "Precision (hit rate of calls)")
-    _title(ax, "Precision-recall curve")
+    ax.set_title("Precision-recall curve", fontsize=_FONT + 1)
     ax.legend(loc="upper right", fontsize=_FONT - 1, frameon=False)
     return _save(fig, path)
 
 
-def _roc_points(y: Any, probabilities: Any) -> tuple[FloatArray, FloatArray]:
-    """False and true positive rates at every distinct score, from (0, 0) to (1, 1).
-
-    The curve of scikit-learn's ``roc_curve(..., drop_intermediate=False)``, computed with
-    numpy alone: the plots are drawn in a process that does not import scikit-learn.
-    """
-    tps, fps = _ranked_counts(y, probabilities)
-    return np.r_[0.0, fps / fps[-1]], np.r_[0.0, tps / tps[-1]]
-
-
-def _precision_recall_points(y: Any, probabilities: Any) -> tuple[FloatArray, FloatArray]:
-    """Precision and recall at every distinct score, lowest score first, then (1, 0).
-
-    The curve of scikit-learn's ``precision_recall_curve(..., drop_intermediate=False)``.
-    """
-    tps, fps = _ranked_counts(y, probabilities)
-    precision, recall = tps / (tps + fps), tps / tps[-1]
-    return np.r_[precision[::-1], 1.0], np.r_[recall[::-1], 0.0]
-
-
-def _ranked_counts(y: Any, probabilities: Any) -> tuple[FloatArray, FloatArray]:
-    """Converters and non-converters scored at or above each distinct score, highest first.
-
-    The caller has checked that both classes are present.
-    """
-    labels, p = _arrays(y, probabilities)
-    order = np.argsort(-p, kind="mergesort")
-    ranked = p[order]
-    last = np.r_[np.flatnonzero(np.diff(ranked)), len(ranked) - 1]  # last row of each score
-    tps = np.cumsum(labels[order], dtype=np.float64)[last]
-    return tps, (last + 1) - tps
-
-
-def calibration_table(y: Any, probabilities: Any, bins: int = 10) -> list[dict[str, Any]]:
-    """Equal-width probability bins: rows, mean predicted and observed conversion rate.
-
-    Empty bins are left out. The bins match :func:`~mlsys.evaluation.expected_calibration_error`.
-    """
-    labels = np.asarray(y, dtype=np.float64)
-    p = np.asarray(probabilities, dtype=np.float64)
-    index = np.minimum((p * bins).astype(np.int64), bins - 1)
-    rows = np.bincount(index, minlength=bins)
-    predicted = np.bincount(index, weights=p, minlength=bins)
-    observed = np.bincount(index, weights=labels, minlength=bins)
-    return [
-        {
-            "bin": b,
-            "low": b / bins,
-            "high": (b + 1) / bins,
-            "rows": int(rows[b]),
-            "mean_predicted": float(predicted[b] / rows[b]),
-            "observed_rate": float(observed[b] / rows[b]),
-        }
-        for b in range(bins)
-        if rows[b]
-    ]
-
-
 def plot_calibration(
-    y: Any,
-    probabilities: Any,
+    table: Sequence[Mapping[str, Any]],
     path: str | Path,
     *,
+    ece: float | None,
     bins: int = 10,
     size: Size = DEFAULT_SIZE,
     dpi: int = DEFAULT_DPI,
 ) -> Path:
     """Reliability curve: observed conversion rate against mean predicted probability per bin.
 
-    Points on the diagonal are calibrated; marker area grows with the rows in the bin. The title
-    carries the expected calibration error (row-weighted mean gap to the diagonal).
+    Points on the diagonal are calibrated; marker area grows with the rows in the bin.
+
+    Args:
+        table: Rows of :func:`~mlsys.evaluation.calibration_table`.
+        path: PNG file to write.
+        ece: Expected calibration error shown in the title (``binary_metrics(...)["ece"]``).
+        bins: Bins of ``table``, for the title.
+        size: Figure size in inches.
+        dpi: Dots per inch.
     """
-    labels, p = _arrays(y, probabilities)
-    if not len(labels):
-        raise DataError("calibration plot: no rows to plot. Fix: pass a non-empty split.")
-    table = calibration_table(labels, p, bins)
-    # expected_calibration_error, from the same bins.
-    ece = sum(r["rows"] * abs(r["mean_predicted"] - r["observed_rate"]) for r in table) / len(p)
+    _require(ece if table else None, "calibration plot", "ECE (no rows)")
     predicted = [r["mean_predicted"] for r in table]
     observed = [r["observed_rate"] for r in table]
-    share = np.array([r["rows"] for r in table], dtype=np.float64) / len(labels)
+    rows = np.array([r["rows"] for r in table], dtype=np.float64)
+    share = rows / rows.sum()
     fig, ax = _figure(size, dpi)
     ax.plot([0, 1], [0, 1], ls="--", color=_BASE, lw=1, label="perfectly calibrated")
     ax.plot(predicted, observed, color=_MODEL, lw=1.2)
@@ -243,95 +189,53 @@ def plot_calibration(
     top = min(1.0, max(0.1, *predicted, *observed) * 1.05)
     ax.set_xlim(0, top)
     ax.set_ylim(0, top)
-    ticks = _nice(0, top, count=4)
-    _axis_text(
-        ax,
-        x=ticks,
-        y=ticks,
-        xlabel="Mean predicted probability",
-        ylabel="Observed conversion rate",
-        fine=True,
-    )
-    _title(ax, f"Calibration: ECE {ece:.4f} over {bins} bins")
+    _style(ax, "Mean predicted probability", "Observed conversion rate", x="percent", y="percent")
+    ax.set_title(f"Calibration: ECE {ece:.4f} over {bins} bins", fontsize=_FONT + 1)
     ax.legend(loc="upper left", fontsize=_FONT - 1, frameon=False)
     return _save(fig, path)
 
 
-def gains_table(y: Any, probabilities: Any, groups: int = 10) -> list[dict[str, Any]]:
-    """Leads ranked by score and cut into ``groups`` equal parts (deciles by default).
-
-    Each row: decile (1 = highest scores), rows, converters, conversion rate, lift (rate over
-    the base rate; ``None`` without converters), cumulative share of leads and of converters
-    (the gains curve). Ties are broken by row order, as in the top-k metrics.
-    """
-    labels, p = _arrays(y, probabilities)
-    order = np.argsort(-p, kind="stable")
-    total = int(labels.sum())
-    base = total / len(labels) if len(labels) else 0.0
-    out, seen, found = [], 0, 0
-    for i, part in enumerate(np.array_split(order, groups), start=1):
-        if not len(part):
-            continue
-        positives = int(labels[part].sum())
-        seen += len(part)
-        found += positives
-        rate = positives / len(part)
-        out.append(
-            {
-                "decile": i,
-                "rows": len(part),
-                "converters": positives,
-                "conversion_rate": rate,
-                "min_probability": float(p[part].min()),
-                "lift": rate / base if base else None,
-                "cumulative_leads": seen / len(labels),
-                "cumulative_converters": found / total if total else None,
-            }
-        )
-    return out
-
-
 def plot_gains_lift(
-    y: Any,
-    probabilities: Any,
+    thresholds: Mapping[str, FloatArray],
+    gains: Sequence[Mapping[str, Any]],
     path: str | Path,
     *,
     size: Size = (7.2, 3.2),
     dpi: int = DEFAULT_DPI,
 ) -> Path:
-    """Two panels: cumulative gains (converters found against leads called) and lift by decile."""
-    labels, p = _arrays(y, probabilities)
-    if not labels.sum():
+    """Two panels: cumulative gains (converters found against leads called) and lift by decile.
+
+    Args:
+        thresholds: :func:`~mlsys.evaluation.threshold_table` of the split (its ``called``
+            and ``recall`` are the gains curve).
+        gains: Rows of :func:`~mlsys.evaluation.gains_table` (the lift per decile).
+        path: PNG file to write.
+        size: Figure size in inches.
+        dpi: Dots per inch.
+    """
+    lifts = [row["lift"] for row in gains]
+    if not lifts or None in lifts:
         raise DataError(
             "gains/lift plot: no converters in the labels, so there is nothing to find. "
             "Fix: evaluate on rows that include converters."
         )
-    table = gains_table(labels, p)
-    order = np.argsort(-p, kind="stable")
-    found = np.r_[0.0, np.cumsum(labels[order]) / labels.sum()]
-    called = np.linspace(0.0, 1.0, len(found))
+    # Highest threshold first, from "call nobody" to "call everybody".
+    called = np.r_[0.0, thresholds["called"][::-1]]
+    found = np.r_[0.0, thresholds["recall"][::-1]]
     fig, (gain_ax, lift_ax) = _figure(size, dpi, columns=2)
     gain_ax.plot(*_thin(called, found), color=_MODEL, lw=1.6, label="model")
     gain_ax.plot([0, 1], [0, 1], ls="--", color=_BASE, lw=1, label="random order")
     _unit_axes(gain_ax, "Share of leads called", "Share of converters found")
-    _title(gain_ax, "Cumulative gains")
+    gain_ax.set_title("Cumulative gains", fontsize=_FONT + 1)
     gain_ax.legend(loc="lower right", fontsize=_FONT - 1, frameon=False)
-    deciles = [row["decile"] for row in table]
-    lifts = [row["lift"] for row in table]
+    deciles = [row["decile"] for row in gains]
     lift_ax.bar(deciles, lifts, color=_MODEL, width=0.7)
     lift_ax.axhline(1.0, ls="--", color=_BASE, lw=1)
     lift_ax.set_xlim(0.4, len(deciles) + 0.6)
-    top = max(1.0, *lifts) * 1.08
-    lift_ax.set_ylim(0, top)
-    _axis_text(
-        lift_ax,
-        x=deciles,
-        y=_nice(0, top, count=3),
-        xlabel="Decile (1 = highest scores)",
-        ylabel="Lift over base rate",
-        grid="y",
-    )
-    _title(lift_ax, "Lift by decile")
+    lift_ax.set_ylim(0, max(1.0, *lifts) * 1.08)
+    lift_ax.set_xticks(deciles)
+    _style(lift_ax, "Decile (1 = highest scores)", "Lift over base rate", x="keep", grid="y")
+    lift_ax.set_title("Lift by decile", fontsize=_FONT + 1)
     fig.subplots_adjust(left=0.09, right=0.98, bottom=0.17, top=0.9, wspace=0.3)
     return _save(fig, path)
 
@@ -347,17 +251,19 @@ def plot_score_distribution(
     dpi: int = DEFAULT_DPI,
 ) -> Path:
     """Histogram of probabilities per class (each scaled to its own total), threshold marked."""
-    labels, p = _arrays(y, probabilities)
-    if not len(labels):
-        raise DataError("score distribution: no rows to plot. Fix: pass a non-empty split.")
+    labels = np.asarray(y).astype(np.int64)
+    p = np.clip(np.asarray(probabilities, dtype=np.float64), 0.0, 1.0)
+    if labels.shape != p.shape or not len(labels):
+        raise DataError(
+            f"score distribution: {len(labels)} labels and {len(p)} probabilities. "
+            "Fix: pass one probability per labelled row, at least one row."
+        )
     edges = np.linspace(0.0, 1.0, bins + 1)
     fig, ax = _figure(size, dpi)
-    top = 0.0
     for value, color, name in ((0, _NEG, "not converted"), (1, _POS, "converted")):
         scores = p[labels == value]
         if len(scores):
             counts, _ = np.histogram(scores, bins=edges)
-            top = max(top, float(counts.max()) / len(scores))
             ax.stairs(
                 counts / len(scores),
                 edges,
@@ -369,63 +275,35 @@ def plot_score_distribution(
     if threshold is not None:
         ax.axvline(threshold, color="black", lw=1, ls=":", label=f"threshold {threshold:.3f}")
     ax.set_xlim(0, 1)
-    ax.set_ylim(0, top * 1.1)
-    _axis_text(
-        ax,
-        x=[0.0, 0.5, 1.0],
-        y=_nice(0, top * 1.1, count=2),
-        xlabel="Predicted probability",
-        ylabel="Share of the class's rows",
-        fine=True,
-    )
-    _title(ax, "Score distribution by class")
+    ax.set_ylim(0, None)
+    _style(ax, "Predicted probability", "Share of the class's rows", x="percent", y="percent")
+    ax.set_title("Score distribution by class", fontsize=_FONT + 1)
     ax.legend(loc="upper right", fontsize=_FONT - 1, frameon=False)
     return _save(fig, path)
 
 
-def threshold_table(y: Any, probabilities: Any) -> dict[str, FloatArray]:
-    """Precision, recall, F1 and share of leads called at every distinct threshold.
-
-    Returns arrays keyed ``threshold``, ``precision``, ``recall``, ``f1``, ``called``,
-    thresholds ascending; a lead is called when its probability is at least the threshold.
-    """
-    labels, p = _arrays(y, probabilities)
-    order = np.argsort(-p, kind="stable")
-    sorted_p = p[order]
-    last = np.r_[sorted_p[1:] != sorted_p[:-1], True]  # last row of each run of ties
-    tp = np.cumsum(labels[order])[last].astype(np.float64)
-    called = (np.flatnonzero(last) + 1).astype(np.float64)
-    total = float(labels.sum())
-    precision = tp / called
-    recall = tp / total if total else np.full_like(tp, np.nan)
-    f1 = np.divide(2 * tp, called + total, out=np.zeros_like(tp), where=(called + total) > 0)
-    return {
-        "threshold": sorted_p[last][::-1],
-        "precision": precision[::-1],
-        "recall": recall[::-1],
-        "f1": f1[::-1],
-        "called": (called / len(labels))[::-1],
-    }
-
-
 def plot_threshold_analysis(
-    y: Any,
-    probabilities: Any,
+    table: Mapping[str, FloatArray],
     threshold: float,
     path: str | Path,
     *,
     size: Size = DEFAULT_SIZE,
     dpi: int = DEFAULT_DPI,
 ) -> Path:
-    """Precision, recall, F1 and share of leads called against the threshold; chosen one marked."""
-    labels, p = _arrays(y, probabilities)
-    if not labels.sum():
+    """Precision, recall, F1 and share of leads called against the threshold; chosen one marked.
+
+    Args:
+        table: :func:`~mlsys.evaluation.threshold_table` of the split.
+        threshold: The decision threshold in use.
+        path: PNG file to write.
+        size: Figure size in inches.
+        dpi: Dots per inch.
+    """
+    if not len(table["recall"]) or np.isnan(table["recall"]).all():
         raise DataError(
             "threshold analysis: no converters in the labels, so recall and F1 are undefined. "
             "Fix: evaluate on rows that include converters."
         )
-    table = threshold_table(labels, p)
-    t = table["threshold"]
     fig, ax = _figure(size, dpi)
     for key, color, name in (
         ("precision", _MODEL, "precision"),
@@ -434,10 +312,11 @@ def plot_threshold_analysis(
         ("called", _BASE, "share called"),
     ):
         # A threshold between two scores calls the same leads as the higher score: "pre" steps.
-        ax.step(*_thin(t, table[key]), where="pre", color=color, lw=1.4, label=name)
+        curve = _thin(table["threshold"], table[key])
+        ax.step(*curve, where="pre", color=color, lw=1.4, label=name)
     ax.axvline(threshold, color="black", lw=1, ls=":", label=f"chosen {threshold:.3f}")
-    _unit_axes(ax, "Threshold (call a lead at or above it)", "Value")
-    _title(ax, "Threshold analysis")
+    _unit_axes(ax, "Threshold (call a lead at or above it)", "Value", percent=False)
+    ax.set_title("Threshold analysis", fontsize=_FONT + 1)
     ax.legend(loc="upper right", fontsize=_FONT - 1, framealpha=0.85, edgecolor="none")
     return _save(fig, path)
 
@@ -475,7 +354,6 @@ def plot_confusion_matrix(
     for spine in ax.spines.values():
         spine.set_visible(False)
     for (row, col), count in np.ndenumerate(cells):
-        dark = shares[row, col] > 0.6
         ax.text(
             col,
             row,
@@ -483,20 +361,13 @@ def plot_confusion_matrix(
             ha="center",
             va="center",
             fontsize=_FONT + 1,
-            color="white" if dark else "black",
+            color="white" if shares[row, col] > 0.6 else "black",
         )
-    _axis_text(
-        ax,
-        x=[0, 1],
-        y=[0, 1],
-        xlabels=["not called", "called"],
-        ylabels=["not converted", "converted"],
-        xlabel="Decision",
-        ylabel="Outcome",
-        grid="none",
-    )
+    ax.set_xticks([0, 1], ["not called", "called"])
+    ax.set_yticks([0, 1], ["not converted", "converted"])
+    _style(ax, "Decision", "Outcome", x="keep", y="keep", grid="none")
     title = "Confusion matrix" + (f" at {threshold:.3f}" if threshold is not None else "")
-    _title(ax, title)
+    ax.set_title(title, fontsize=_FONT + 1)
     fig.subplots_adjust(left=0.27, right=0.97, bottom=0.15, top=0.9)
     return _save(fig, path)
 
@@ -519,19 +390,12 @@ def plot_feature_importance(
     fig, ax = _figure(size or (4.8, height), dpi)
     values = [v for _, v in items]
     ax.barh(range(len(items)), values, color=_MODEL, height=0.7)
-    low, high = min(0.0, *values), max(0.0, *values) * 1.05 or 1.0
-    ax.set_xlim(low, high)
+    ax.set_xlim(min(0.0, *values), max(0.0, *values) * 1.05 or 1.0)
     ax.set_ylim(-0.6, len(items) - 0.4)
-    _axis_text(
-        ax,
-        x=_nice(low, high, count=3),
-        y=list(range(len(items))),
-        ylabels=[_short(k) for k, _ in items],
-        xlabel=xlabel,
-        grid="x",
-    )
-    _title(ax, title)
-    fig.subplots_adjust(left=0.36, right=0.96, bottom=0.6 / height, top=1 - 0.3 / height)
+    ax.set_yticks(range(len(items)), [_short(k) for k, _ in items])
+    _style(ax, xlabel, "", y="keep", grid="x")
+    ax.set_title(title, fontsize=_FONT + 1)
+    fig.subplots_adjust(left=0.36, right=0.93, bottom=0.6 / height, top=1 - 0.3 / height)
     return _save(fig, path)
 
 
@@ -545,23 +409,13 @@ def _ci(interval: ConfidenceInterval | None) -> str:
     return f" [{interval.low:.3f}, {interval.high:.3f}]"
 
 
-def _arrays(y: Any, probabilities: Any) -> tuple[np.ndarray[Any, Any], FloatArray]:
-    labels = np.asarray(y).astype(np.int64)
-    p = np.clip(np.asarray(probabilities, dtype=np.float64), 0.0, 1.0)
-    if labels.shape != p.shape:
+def _require(value: float | None, what: str, metric: str) -> None:
+    if value is None:
         raise DataError(
-            f"plots: {len(labels)} labels but {len(p)} probabilities. "
-            "Fix: pass one probability per labelled row."
+            f"{what}: {metric} is undefined on these labels. Fix: evaluate on rows that "
+            "include converters and non-converters (binary_metrics says why in "
+            "'undefined_metrics')."
         )
-    return labels, p
-
-
-def _both_classes(y: Any, probabilities: Any, what: str) -> tuple[np.ndarray[Any, Any], FloatArray]:
-    labels, p = _arrays(y, probabilities)
-    reason = plot_availability(labels)["roc"]
-    if reason:
-        raise DataError(f"{what}: {reason}. Fix: evaluate on rows that include both classes.")
-    return labels, p
 
 
 def _thin(x: Sequence[float] | FloatArray, y: Sequence[float] | FloatArray) -> tuple[Any, Any]:
@@ -573,121 +427,54 @@ def _thin(x: Sequence[float] | FloatArray, y: Sequence[float] | FloatArray) -> t
     return xs[keep], ys[keep]
 
 
-_warmed: list[threading.Thread] = []
-
-
-def prewarm() -> None:
-    """Import matplotlib in a background thread, once, so the report does not wait for it.
-
-    The training run calls this when it starts: importing matplotlib takes about half a
-    second, which hides behind model fitting (native code that releases the GIL).
-    """
-    if not _warmed:
-        thread = threading.Thread(target=_import_matplotlib, name="mlsys-prewarm", daemon=True)
-        _warmed.append(thread)
-        thread.start()
-
-
-def _import_matplotlib() -> None:
-    import matplotlib.backends.backend_agg
-    import matplotlib.figure  # noqa: F401
-
-
 def _figure(size: Size, dpi: int, columns: int = 1) -> tuple[Figure, Any]:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=size, dpi=dpi, facecolor="white")
+    FigureCanvasAgg(fig)
     axes = fig.subplots(1, columns)
     if columns == 1:
-        fig.subplots_adjust(left=0.14, right=0.97, bottom=0.15, top=0.9)
+        fig.subplots_adjust(left=0.15, right=0.97, bottom=0.15, top=0.9)
     return fig, axes
 
 
-def _title(ax: Axes, text: str) -> None:
-    # A plain text above the axes: Axes.set_title re-measures every tick label to dodge them,
-    # about a tenth of a small figure's drawing time.
-    ax.text(0.5, 1.025, text, transform=ax.transAxes, ha="center", va="bottom", fontsize=_FONT + 1)
-
-
-def _axis_text(
+def _style(
     ax: Axes,
+    xlabel: str,
+    ylabel: str,
     *,
-    x: Sequence[float] = (),
-    y: Sequence[float] = (),
-    xlabels: Sequence[str] | None = None,
-    ylabels: Sequence[str] | None = None,
-    xlabel: str = "",
-    ylabel: str = "",
-    grid: str = "both",
-    fine: bool = False,
+    x: _Ticks = "number",
+    y: _Ticks = "number",
+    grid: Literal["both", "x", "y", "none"] = "both",
 ) -> None:
-    """Tick labels, axis labels and grid lines drawn as plain text and line collections.
+    """Axis labels, small tick labels and a light grid.
 
-    matplotlib's tick machinery (five artists per tick, measured again on every draw) is
-    about half of a small figure's drawing time; text at fixed positions looks the same. Ticks
-    are given in data coordinates; ``grid`` is ``both``, ``x``, ``y`` or ``none``; ``fine``
-    adds a grid line halfway between labelled ticks (each label is a costly text to draw).
+    ``x`` and ``y`` say how an axis is ticked: ``percent`` (shares, shown as %), ``number``
+    (about four round values) or ``keep`` (ticks the caller has set).
     """
-    from matplotlib.transforms import offset_copy
+    from matplotlib.ticker import MaxNLocator, PercentFormatter
 
-    fig = ax.get_figure(root=True)
-    ax.set_xticks([])
-    ax.set_yticks([])
+    for axis, kind in ((ax.xaxis, x), (ax.yaxis, y)):
+        if kind != "keep":
+            axis.set_major_locator(MaxNLocator(nbins=4, steps=[1, 2, 2.5, 5, 10]))
+        if kind == "percent":
+            axis.set_major_formatter(PercentFormatter(xmax=1, decimals=None))
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
-    small = _FONT - 1
-    x_labels = list(xlabels) if xlabels is not None else [_number(v) for v in x]
-    y_labels = list(ylabels) if ylabels is not None else [_number(v) for v in y]
-    below = offset_copy(ax.get_xaxis_transform(), fig=fig, y=-3, units="points")
-    for value, text in zip(x, x_labels, strict=True):
-        ax.text(value, 0, text, transform=below, ha="center", va="top", fontsize=small)
-    left = offset_copy(ax.get_yaxis_transform(), fig=fig, x=-3, units="points")
-    for value, text in zip(y, y_labels, strict=True):
-        ax.text(0, value, text, transform=left, ha="right", va="center", fontsize=small)
-    if grid in ("both", "x") and len(x):
-        lines = _halves(x) if fine else x
-        ax.vlines(lines, 0, 1, transform=ax.get_xaxis_transform(), colors=_GRID, lw=0.6, zorder=0)
-    if grid in ("both", "y") and len(y):
-        lines = _halves(y) if fine else y
-        ax.hlines(lines, 0, 1, transform=ax.get_yaxis_transform(), colors=_GRID, lw=0.6, zorder=0)
-    if xlabel:
-        down = offset_copy(ax.transAxes, fig=fig, y=-(small + 7), units="points")
-        ax.text(0.5, 0, xlabel, transform=down, ha="center", va="top", fontsize=_FONT)
-    if ylabel:
-        # Clear the widest tick label: about 0.6 em per character.
-        width = max((len(t) for t in y_labels), default=0) * 0.6 * small + 7
-        aside = offset_copy(ax.transAxes, fig=fig, x=-width, units="points")
-        ax.text(
-            0, 0.5, ylabel, transform=aside, ha="right", va="center", rotation=90, fontsize=_FONT
-        )
+    ax.tick_params(labelsize=_FONT - 1, length=2, pad=2)
+    ax.set_xlabel(xlabel, fontsize=_FONT, labelpad=2)
+    ax.set_ylabel(ylabel, fontsize=_FONT, labelpad=2)
+    if grid != "none":
+        ax.grid(True, axis=grid, color=_GRID, lw=0.6)
+        ax.set_axisbelow(True)
 
 
-def _halves(ticks: Sequence[float]) -> list[float]:
-    values = sorted(ticks)
-    return values + [(a + b) / 2 for a, b in itertools.pairwise(values)]
-
-
-def _number(value: float) -> str:
-    return f"{value:g}"
-
-
-def _nice(low: float, high: float, count: int = 4) -> list[float]:
-    """About ``count`` round tick values (multiples of 1, 2, 2.5 or 5 x 10^k) in [low, high]."""
-    if not high > low:
-        return [low]
-    rough = (high - low) / count
-    magnitude = 10 ** math.floor(math.log10(rough))
-    step = next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= rough)
-    first = math.ceil(low / step - 1e-9)
-    last = math.floor(high / step + 1e-9)
-    return [round(i * step, 10) + 0.0 for i in range(first, last + 1)]
-
-
-def _unit_axes(ax: Axes, xlabel: str, ylabel: str) -> None:
+def _unit_axes(ax: Axes, xlabel: str, ylabel: str, *, percent: bool = True) -> None:
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1.02)
-    ticks = [0.0, 0.5, 1.0]
-    _axis_text(ax, x=ticks, y=ticks, xlabel=xlabel, ylabel=ylabel, fine=True)
+    kind: _Ticks = "percent" if percent else "number"
+    _style(ax, xlabel, ylabel, x=kind, y=kind)
 
 
 def _save(fig: Figure, path: str | Path) -> Path:

@@ -9,27 +9,26 @@ one file.
 
 from __future__ import annotations
 
-import base64
-import html
+import functools
 import logging
-import time
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import numpy as np
 import pandas as pd
+from pydantic import Field
 
+from mlsys._params import Seed, check_instance
 from mlsys.errors import ConfigError, DataError, SchemaError
 from mlsys.evaluation._bootstrap import ConfidenceInterval, bootstrap_intervals
-from mlsys.evaluation._plots import PLOT_NAMES, gains_table, plot_availability
+from mlsys.evaluation._curves import gains_table
+from mlsys.evaluation._plots import PLOT_NAMES
 from mlsys.evaluation._segments import SegmentReport, segment_breakdown
-from mlsys.evaluation._worker import PlotJob, PlotWorker, draw
-from mlsys.files import write_json as _write_json
-from mlsys.files import write_text
+from mlsys.files import write_json, write_text
+from mlsys.timing import Stopwatch
 
 if TYPE_CHECKING:
     from mlsys.evaluation._evaluator import EvaluationReport, Evaluator
@@ -75,45 +74,23 @@ class ReportOptions:
 
     enabled: bool = True
     plots: bool = True
-    bootstrap: int = 200
-    confidence: float = 0.95
-    seed: int = 0
-    segment_column: str | None = None
-    max_segments: int = 12
-    min_positives: int = 10
-    min_negatives: int = 10
+    bootstrap: Annotated[int, Field(ge=0)] = 200
+    confidence: Annotated[float, Field(gt=0, lt=1)] = 0.95
+    seed: Seed = 0
+    segment_column: Annotated[str, Field(min_length=1)] | None = None
+    max_segments: Annotated[int, Field(ge=1)] = 12
+    min_positives: Annotated[int, Field(ge=0)] = 10
+    min_negatives: Annotated[int, Field(ge=0)] = 10
     importance: bool = True
-    importance_rows: int = 2000
-    importance_repeats: int = 3
+    importance_rows: Annotated[int, Field(ge=10)] = 2000
+    importance_repeats: Annotated[int, Field(ge=1)] = 3
     shap: bool = False
-    shap_rows: int = 500
-    top_features: int = 15
-    dpi: int = 80
+    shap_rows: Annotated[int, Field(ge=1)] = 500
+    top_features: Annotated[int, Field(ge=1)] = 15
+    dpi: Annotated[int, Field(ge=20)] = 80
 
     def __post_init__(self) -> None:
-        minimums = {
-            "bootstrap": 0,
-            "max_segments": 1,
-            "min_positives": 0,
-            "min_negatives": 0,
-            "importance_rows": 10,
-            "importance_repeats": 1,
-            "shap_rows": 1,
-            "top_features": 1,
-            "dpi": 20,
-        }
-        for name, low in minimums.items():
-            value = getattr(self, name)
-            if value < low:
-                raise ConfigError(
-                    f"evaluation.report.{name}: got {value}, expected >= {low}. "
-                    f"Fix: evaluation.report.{name}={getattr(ReportOptions, name)}."
-                )
-        if not 0 < self.confidence < 1:
-            raise ConfigError(
-                f"evaluation.report.confidence: got {self.confidence}, expected a value in "
-                "(0, 1). Fix: evaluation.report.confidence=0.95."
-            )
+        check_instance(self, "evaluation.report")
 
 
 @dataclass(frozen=True)
@@ -167,7 +144,6 @@ def write_evaluation_report(
     metadata: Mapping[str, Any] | None = None,
     options: ReportOptions | None = None,
     evaluator: Evaluator | None = None,
-    plot_worker: PlotWorker | None = None,
     notes: Sequence[str] = (),
 ) -> ReportArtifacts:
     """Evaluate scored rows and write the report folder.
@@ -188,9 +164,6 @@ def write_evaluation_report(
             ``evaluator.report`` or :class:`ReportOptions` defaults.
         evaluator: Metric settings (top fractions, lift fraction, calibration bins); the
             defaults of :class:`~mlsys.evaluation.Evaluator` if omitted.
-        plot_worker: A started :class:`~mlsys.evaluation._worker.PlotWorker` to draw the
-            PNGs in parallel with the rest of the report; without one they are drawn here.
-            The PNGs are the same either way.
         notes: Caveats of the caller's own, shown first among the report's notes.
 
     Returns:
@@ -218,47 +191,37 @@ def write_evaluation_report(
     options = options or evaluator.report
     labels, p = _check_inputs(y, probabilities, frame)
     segment_values = _segment_values(frame, options)  # a bad column fails before any work
-    out = Path(out_dir).absolute()  # a plot worker may not share this process's directory
+    out = Path(out_dir).absolute()
     out.mkdir(parents=True, exist_ok=True)
-    timer = _Timer()
+    watch = Stopwatch()
     notes = list(notes)
-    with timer("metrics"):
+    with watch("metrics"):
         evaluation, intervals, files = _write_metrics(labels, p, threshold, out, evaluator, options)
         notes.extend(_metric_notes(evaluation.metrics, intervals))
-    painter = _Painter(plot_worker, timer)
-    try:
-        if options.plots:
-            painter.submit(
-                _plot_jobs(
-                    labels,
-                    p,
-                    threshold,
-                    evaluation.metrics,
-                    intervals,
-                    out,
-                    options,
-                    notes,
-                    bins=evaluator.calibration_bins,
-                )
+        gains = gains_table(labels, p)
+    plots: dict[str, Path] = {}
+    if options.plots:
+        with watch("plots"):
+            plots = _draw_plots(
+                labels,
+                p,
+                threshold,
+                evaluation.metrics,
+                intervals,
+                gains,
+                out,
+                options,
+                notes,
+                bins=evaluator.calibration_bins,
             )
-        segments = _segments(
-            labels, p, threshold, segment_values, options, out, files, notes, timer
-        )
-        importance = shap_summary = None
-        if options.importance or options.shap:
-            importance, shap_summary = _explain(
-                labels, frame, bundle, options, out, files, timer, painter
-            )
-            notes.extend(part.reason for part in (importance, shap_summary) if part and part.reason)
-        drawn = painter.results()
-    except BaseException:
-        painter.discard()  # a worker that outlives this report must not answer for it later
-        raise
-    plots = {name: drawn[name] for name in PLOT_NAMES if name in drawn}
     files.update({_file_key(name): path for name, path in plots.items()})
-    if "feature_importance_png" in drawn:
-        files["feature_importance_png"] = drawn["feature_importance_png"]
+    segments = _segments(labels, p, threshold, segment_values, options, out, files, notes, watch)
+    importance = shap_summary = None
+    if options.importance or options.shap:
+        importance, shap_summary = _explain(labels, frame, bundle, options, out, files, watch)
+        notes.extend(part.reason for part in (importance, shap_summary) if part and part.reason)
     facts = _model_facts(threshold, bundle, metadata)
+    # One field per part, by keyword (like TrainingResult in mlsys.pipeline): a record, not logic.
     artifacts = ReportArtifacts(
         out_dir=out,
         html=out / "report.html",
@@ -268,40 +231,24 @@ def write_evaluation_report(
         metrics=evaluation.metrics,
         intervals=intervals,
         classification_report=evaluation.classification_report,
-        gains=gains_table(labels, p),
+        gains=gains,
         segments=segments,
         importance=importance,
         shap=shap_summary,
         notes=notes,
-        seconds=timer.seconds,
+        seconds=watch.seconds,
     )
-    with timer("html"):
+    with watch("html"):
         from mlsys.evaluation._html import render_html
 
-        write_text(artifacts.html, render_html(artifacts, facts, options))
-        files["html"] = artifacts.html
+        files["html"] = write_text(artifacts.html, render_html(artifacts, facts, options))
     _remove_stale(out, files)
     log.info(
-        "Evaluation report: %s (%s%s)",
+        "Evaluation report: %s (%s)",
         artifacts.html,
-        ", ".join(f"{k} {v:.2f}s" for k, v in timer.seconds.items()),
-        "; plots drawn by the plot worker" if painter.by_worker else "",
+        ", ".join(f"{k} {v:.2f}s" for k, v in watch.seconds.items()),
     )
     return artifacts
-
-
-class _Timer:
-    def __init__(self) -> None:
-        self.seconds: dict[str, float] = {}
-
-    @contextmanager
-    def __call__(self, name: str) -> Iterator[None]:
-        start = time.perf_counter()
-        try:
-            yield
-        finally:
-            elapsed = time.perf_counter() - start
-            self.seconds[name] = round(self.seconds.get(name, 0.0) + elapsed, 4)
 
 
 def _check_inputs(
@@ -351,17 +298,19 @@ def _write_metrics(
             resamples=options.bootstrap,
             confidence=options.confidence,
             seed=options.seed,
+            estimates=metrics,
         )
     ci = {k: v.to_dict() for k, v in intervals.items()}
     files = {
-        "metrics": _write_json(out / "metrics.json", {**metrics, "confidence_intervals": ci}),
-        "classification_report": out / "classification_report.txt",
-        "confusion_matrix": _write_json(
+        "metrics": write_json(out / "metrics.json", {**metrics, "confidence_intervals": ci}),
+        "classification_report": write_text(
+            out / "classification_report.txt", evaluation.classification_report
+        ),
+        "confusion_matrix": write_json(
             out / "confusion_matrix.json",
             {**metrics["confusion_matrix"], "threshold": float(threshold), "rows": len(labels)},
         ),
     }
-    write_text(files["classification_report"], evaluation.classification_report)
     return evaluation, intervals, files
 
 
@@ -403,79 +352,75 @@ def _metric_notes(
     return notes
 
 
-def _plot_jobs(
+def _draw_plots(
     labels: np.ndarray[Any, Any],
-    p: np.ndarray[Any, Any],
+    p: np.ndarray[Any, np.dtype[np.float64]],
     threshold: float,
     metrics: Mapping[str, Any],
     intervals: Mapping[str, ConfidenceInterval],
+    gains: list[dict[str, Any]],
     out: Path,
     options: ReportOptions,
     notes: list[str],
     *,
     bins: int,
-) -> list[PlotJob]:
-    """The plots of :data:`PLOT_NAMES` the labels support; a note for each one they do not."""
-    path = {name: out / f"{name}.png" for name in PLOT_NAMES}
-    calls: dict[str, tuple[tuple[Any, ...], dict[str, Any]]] = {
-        "roc": ((labels, p, path["roc"]), {"interval": intervals.get("roc_auc")}),
-        "precision_recall": (
-            (labels, p, path["precision_recall"]),
-            {"interval": intervals.get("pr_auc")},
+) -> dict[str, Path]:
+    """The plots of :data:`PLOT_NAMES` the labels support; a note for each one they do not.
+
+    Curves come from scikit-learn, once each, and every number a plot shows is the one of
+    ``metrics``. Drawing happens here, in this thread: docs/DESIGN_DECISIONS.md has the
+    measurement that made a pool not worth it.
+    """
+    from sklearn import metrics as skm
+
+    from mlsys.evaluation import _plots
+    from mlsys.evaluation._curves import threshold_table
+    from mlsys.evaluation._metrics import calibration_table
+
+    dpi = options.dpi
+    table = functools.cache(lambda: threshold_table(labels, p))  # for two plots
+
+    def roc(png: Path) -> Path:
+        fpr, tpr, _ = skm.roc_curve(labels, p)
+        auc, interval = metrics["roc_auc"], intervals.get("roc_auc")
+        return _plots.plot_roc(fpr, tpr, png, auc=auc, interval=interval, dpi=dpi)
+
+    def precision_recall(png: Path) -> Path:
+        precision, recall, _ = skm.precision_recall_curve(labels, p)
+        return _plots.plot_precision_recall(
+            precision,
+            recall,
+            png,
+            average_precision=metrics["pr_auc"],
+            base_rate=metrics["positive_rate"],
+            interval=intervals.get("pr_auc"),
+            dpi=dpi,
+        )
+
+    draw: dict[str, Callable[[Path], Path]] = {
+        "roc": roc,
+        "precision_recall": precision_recall,
+        "calibration": lambda png: _plots.plot_calibration(
+            calibration_table(labels, p, bins), png, ece=metrics["ece"], bins=bins, dpi=dpi
         ),
-        "calibration": ((labels, p, path["calibration"]), {"bins": bins}),
-        "gains_lift": ((labels, p, path["gains_lift"]), {}),
-        "score_distribution": ((labels, p, path["score_distribution"]), {"threshold": threshold}),
-        "threshold_analysis": ((labels, p, threshold, path["threshold_analysis"]), {}),
-        "confusion_matrix": (
-            (metrics["confusion_matrix"], path["confusion_matrix"]),
-            {"threshold": threshold},
+        "gains_lift": lambda png: _plots.plot_gains_lift(table(), gains, png, dpi=dpi),
+        "score_distribution": lambda png: _plots.plot_score_distribution(
+            labels, p, png, threshold=threshold, dpi=dpi
+        ),
+        "threshold_analysis": lambda png: _plots.plot_threshold_analysis(
+            table(), threshold, png, dpi=dpi
+        ),
+        "confusion_matrix": lambda png: _plots.plot_confusion_matrix(
+            metrics["confusion_matrix"], png, threshold=threshold, dpi=dpi
         ),
     }
-    jobs = []
-    for name, reason in plot_availability(labels).items():
+    drawn = {}
+    for name, reason in _plots.plot_availability(labels).items():
         if reason:
             notes.append(f"The {_PLOT_TITLES.get(name, name)} plot is not drawn: {reason}.")
-            continue
-        args, kwargs = calls[name]
-        jobs.append(PlotJob(name, f"plot_{name}", args, {**kwargs, "dpi": options.dpi}))
-    return jobs
-
-
-class _Painter:
-    """Plots drawn at once in this process, or by a plot worker and collected before the HTML."""
-
-    def __init__(self, worker: PlotWorker | None, timer: _Timer) -> None:
-        self._worker = worker if worker is not None and worker.alive else None
-        if self._worker is not None:
-            self._worker.discard()  # batches of an earlier report that failed half-way
-        self._timer = timer
-        self._keys: set[str] = set()
-        self._drawn: dict[str, Path] = {}
-
-    def submit(self, jobs: list[PlotJob]) -> None:
-        self._keys.update(job.key for job in jobs)
-        with self._timer("plots"):
-            if self._worker is not None:
-                self._worker.submit(jobs)
-            else:
-                self._drawn.update((job.key, draw(job)) for job in jobs)
-
-    def results(self) -> dict[str, Path]:
-        if self._worker is not None:
-            with self._timer("plots"):
-                drawn = self._worker.results()
-            self._drawn.update((k, v) for k, v in drawn.items() if k in self._keys)
-        return self._drawn
-
-    def discard(self) -> None:
-        if self._worker is not None:
-            self._worker.discard()
-
-    @property
-    def by_worker(self) -> bool:
-        """Whether a plot worker drew the plots (and did not fail on the way)."""
-        return bool(self._drawn) and self._worker is not None and self._worker.alive
+        else:
+            drawn[name] = draw[name](out / f"{name}.png")
+    return drawn
 
 
 _PLOT_TITLES = {
@@ -519,12 +464,12 @@ def _segments(
     out: Path,
     files: dict[str, Path],
     notes: list[str],
-    timer: _Timer,
+    watch: Stopwatch,
 ) -> SegmentReport | None:
     """The segment breakdown, written to ``segments.json``; ``None`` without a segment column."""
     if values is None:
         return None
-    with timer("segments"):
+    with watch("segments"):
         segments = segment_breakdown(
             values.to_numpy(),
             labels,
@@ -535,7 +480,7 @@ def _segments(
             min_positives=options.min_positives,
             min_negatives=options.min_negatives,
         )
-        files["segments"] = _write_json(
+        files["segments"] = write_json(
             files["metrics"].parent / "segments.json", segments.to_dict()
         )
         notes.extend(
@@ -553,14 +498,13 @@ def _explain(
     options: ReportOptions,
     out: Path,
     files: dict[str, Path],
-    timer: _Timer,
-    painter: _Painter,
+    watch: Stopwatch,
 ) -> tuple[FeatureImportance | None, ShapSummary | None]:
     from mlsys.evaluation import _explain as explain
 
     importance = shap_summary = None
     if options.importance:
-        with timer("importance"):
+        with watch("importance"):
             importance = explain.feature_importance(
                 bundle,
                 frame,
@@ -570,35 +514,37 @@ def _explain(
                 seed=options.seed,
             )
             if importance.values:
-                files["feature_importance"] = _write_json(
-                    out / "feature_importance.json", importance.to_dict()
-                )
-                if options.plots:
-                    painter.submit(
-                        [
-                            explain.importance_plot(
-                                importance,
-                                out / "feature_importance.png",
-                                options.top_features,
-                                dpi=options.dpi,
-                            )
-                        ]
-                    )
+                plot: Callable[..., Path] = explain.plot_importance
+                files.update(_json_and_png(importance, "feature_importance", plot, out, options))
     if options.shap:
-        with timer("shap"):
+        with watch("shap"):
             shap_summary = explain.shap_summary(
                 bundle, frame, rows=options.shap_rows, seed=options.seed
             )
             if shap_summary.mean_abs:
-                files["shap"] = _write_json(out / "shap_summary.json", shap_summary.to_dict())
-                if options.plots:
-                    files["shap_png"] = explain.plot_shap_summary(
-                        shap_summary,
-                        out / "shap_summary.png",
-                        options.top_features,
-                        dpi=options.dpi,
-                    )
+                plot = explain.plot_shap_summary
+                files.update(_json_and_png(shap_summary, "shap", plot, out, options))
     return importance, shap_summary
+
+
+def _json_and_png(
+    part: FeatureImportance | ShapSummary,
+    key: str,
+    plot: Callable[..., Path],
+    out: Path,
+    options: ReportOptions,
+) -> dict[str, Path]:
+    """The part's JSON under ``key`` and, with plots on, its PNG under ``<key>_png``."""
+    stem = _STEMS.get(key, key)
+    written = {key: write_json(out / f"{stem}.json", part.to_dict())}
+    if options.plots:
+        png = out / f"{stem}.png"
+        written[f"{key}_png"] = plot(part, png, options.top_features, dpi=options.dpi)
+    return written
+
+
+#: File names of the parts whose ``files`` key differs from the name.
+_STEMS = {"shap": "shap_summary"}
 
 
 def _model_facts(
@@ -623,13 +569,3 @@ def _model_facts(
     facts["threshold"] = float(threshold)
     facts["report_written_at"] = datetime.now(UTC).isoformat(timespec="seconds")
     return {k: v for k, v in facts.items() if v is not None}
-
-
-def embed_png(path: Path) -> str:
-    """A ``data:`` URI of a PNG file, for an ``<img src>`` that needs no other file."""
-    return "data:image/png;base64," + base64.b64encode(path.read_bytes()).decode("ascii")
-
-
-def escape(value: Any) -> str:
-    """HTML-escaped text of a value."""
-    return html.escape(str(value))

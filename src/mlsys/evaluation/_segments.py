@@ -221,10 +221,12 @@ def _metrics(
 ) -> SegmentMetrics:
     from sklearn import metrics as skm
 
+    from mlsys.evaluation._metrics import decision_metrics
+
     rows, positives = len(labels), int(labels.sum())
     negatives = rows - positives
     called = p >= threshold
-    tp = int(labels[called].sum())
+    decided = decision_metrics(labels, called)
     notes = []
     if positives < min_positives:
         notes.append(f"only {positives} converters (< {min_positives}): too few to trust")
@@ -247,8 +249,8 @@ def _metrics(
         roc_auc=float(skm.roc_auc_score(labels, p)) if both else None,
         pr_auc=float(skm.average_precision_score(labels, p)) if both else None,
         called=int(called.sum()),
-        precision=tp / int(called.sum()) if called.any() else None,
-        recall=tp / positives if positives else None,
+        precision=decided["precision"],
+        recall=decided["recall"],
         too_few=positives < min_positives or negatives < min_negatives,
         notes=tuple(notes),
     )

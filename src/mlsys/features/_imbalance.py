@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Any, Protocol, runtime_checkable
+from typing import Annotated, Any, Protocol, runtime_checkable
 
 import numpy as np
 import pandas as pd
+from pydantic import Field
 
+from mlsys._params import Seed, check_instance
 from mlsys.errors import ConfigError
 from mlsys.features._transformers import categorical_columns
 
@@ -30,6 +32,8 @@ __all__ = [
 log = logging.getLogger(__name__)
 FloatArray = np.ndarray[Any, np.dtype[np.float64]]
 IntArray = np.ndarray[Any, np.dtype[Any]]
+#: imbalanced-learn's ratio of positive to negative rows after resampling.
+Ratio = Annotated[float, Field(gt=0, le=1)]
 
 
 @dataclass(frozen=True)
@@ -77,17 +81,16 @@ class ClassWeight:
             ``None`` means "balanced" (n_negative / n_positive).
     """
 
-    def __init__(self, positive_weight: float | None = None) -> None:
+    def __init__(self, positive_weight: Annotated[float, Field(gt=0)] | None = None) -> None:
         self.positive_weight = positive_weight
 
     def rebalance(self, X: pd.DataFrame, y: IntArray) -> Rebalanced:
         """Keep the rows, attach weights."""
+        check_instance(self, "imbalance")
         positives = max(int(np.sum(y)), 1)
         weight = self.positive_weight
         if weight is None:
             weight = (len(y) - positives) / positives
-        if weight <= 0:
-            raise ConfigError(f"imbalance.positive_weight: {weight} must be > 0.")
         sample_weight = np.where(y == 1, float(weight), 1.0).astype(np.float64)
         log.info("Imbalance <class_weight>: positive rows weigh %.2f", weight)
         return Rebalanced(X, y, sample_weight)
@@ -112,7 +115,12 @@ class Smote:
         seed: Seed of the sampler.
     """
 
-    def __init__(self, sampling_strategy: float = 0.5, k_neighbors: int = 5, seed: int = 0) -> None:
+    def __init__(
+        self,
+        sampling_strategy: Ratio = 0.5,
+        k_neighbors: Annotated[int, Field(ge=1)] = 5,
+        seed: Seed = 0,
+    ) -> None:
         self.sampling_strategy = sampling_strategy
         self.k_neighbors = k_neighbors
         self.seed = seed
@@ -121,6 +129,7 @@ class Smote:
         """Add synthetic positive rows."""
         from imblearn.over_sampling import SMOTE
 
+        check_instance(self, "imbalance")
         _require_numeric(X, "smote")
         if X.isna().to_numpy().any():
             raise ConfigError("imbalance=smote needs imputed features. Fix: use features=tabular.")
@@ -146,7 +155,12 @@ class SmoteNC:
         seed: Seed of the sampler.
     """
 
-    def __init__(self, sampling_strategy: float = 0.5, k_neighbors: int = 5, seed: int = 0) -> None:
+    def __init__(
+        self,
+        sampling_strategy: Ratio = 0.5,
+        k_neighbors: Annotated[int, Field(ge=1)] = 5,
+        seed: Seed = 0,
+    ) -> None:
         self.sampling_strategy = sampling_strategy
         self.k_neighbors = k_neighbors
         self.seed = seed
@@ -155,6 +169,7 @@ class SmoteNC:
         """Add synthetic positive rows, keeping categorical levels valid."""
         from imblearn.over_sampling import SMOTENC
 
+        check_instance(self, "imbalance")
         categorical = categorical_columns(X)
         if not categorical:
             raise ConfigError(
@@ -190,7 +205,7 @@ class Undersample:
         seed: Seed of the sampler.
     """
 
-    def __init__(self, sampling_strategy: float = 0.5, seed: int = 0) -> None:
+    def __init__(self, sampling_strategy: Ratio = 0.5, seed: Seed = 0) -> None:
         self.sampling_strategy = sampling_strategy
         self.seed = seed
 
@@ -198,6 +213,7 @@ class Undersample:
         """Drop negative rows at random."""
         from imblearn.under_sampling import RandomUnderSampler
 
+        check_instance(self, "imbalance")
         sampler = RandomUnderSampler(
             sampling_strategy=self.sampling_strategy, random_state=self.seed
         )

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any, Protocol, Self, runtime_checkable
+from typing import Annotated, Any, Protocol, Self, runtime_checkable
 
 import numpy as np
 import pandas as pd
 from pandas.api import types as ptypes
+from pydantic import Field
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
+from mlsys._params import check_instance
 from mlsys.errors import SchemaError
 
 __all__ = [
@@ -73,7 +75,8 @@ class TabularFeatures(TransformerMixin, BaseEstimator):  # type: ignore[misc]
     data (0.6-0.9 s of 41k bank-marketing rows against about 0.1 s here).
 
     Args:
-        min_frequency: Levels rarer than this count (int) or share (float) are pooled.
+        min_frequency: Levels rarer than this count (int >= 1) or share of the rows (a number
+            in (0, 1)) are pooled.
         max_categories: Upper bound on one-hot columns per feature (tames high cardinality).
         scale: Standard-scale numeric columns (needed by logistic regression).
         add_indicator: Add "was missing" indicator columns for numeric features.
@@ -81,8 +84,8 @@ class TabularFeatures(TransformerMixin, BaseEstimator):  # type: ignore[misc]
 
     def __init__(
         self,
-        min_frequency: float = 20,
-        max_categories: int | None = 30,
+        min_frequency: Annotated[int, Field(ge=1)] | Annotated[float, Field(gt=0, lt=1)] = 20,
+        max_categories: Annotated[int, Field(ge=1)] | None = 30,
         scale: bool = True,
         add_indicator: bool = True,
     ) -> None:
@@ -93,10 +96,7 @@ class TabularFeatures(TransformerMixin, BaseEstimator):  # type: ignore[misc]
 
     def fit(self, X: pd.DataFrame, y: Any = None) -> Self:
         """Learn medians, levels and scales from the training rows."""
-        if self.max_categories is not None and self.max_categories < 1:
-            raise SchemaError(
-                f"features.max_categories must be >= 1 or null (got {self.max_categories})"
-            )
+        check_instance(self, "features")
         self.categorical_ = categorical_columns(X)
         self.numeric_ = [str(c) for c in X.columns if str(c) not in self.categorical_]
         self.columns_ = [str(c) for c in X.columns]
@@ -188,9 +188,7 @@ class TabularFeatures(TransformerMixin, BaseEstimator):  # type: ignore[misc]
         counts = text.value_counts(sort=False)
         levels = sorted(str(level) for level in counts.index)
         count = np.asarray([counts[level] for level in levels], dtype=np.int64)
-        min_frequency = self.min_frequency
-        if isinstance(min_frequency, float) and min_frequency.is_integer() and min_frequency >= 1:
-            min_frequency = int(min_frequency)
+        min_frequency = self.min_frequency  # a count (int) or a share of the rows (float < 1)
         if isinstance(min_frequency, int):
             rare = count < min_frequency
         else:
@@ -249,21 +247,22 @@ class NativeFeatures(TransformerMixin, BaseEstimator):  # type: ignore[misc]
     for CatBoost, XGBoost and HistGradientBoosting to handle as they were built to.
 
     Args:
-        max_categories: Levels per column, including ``__other__`` and ``__missing__``;
-            HistGradientBoosting accepts at most 255.
+        max_categories: Levels per column, including ``__other__`` and ``__missing__`` (so at
+            least 3); HistGradientBoosting accepts at most 255.
         min_frequency: Levels seen fewer times than this in training become ``__other__``.
     """
 
-    def __init__(self, max_categories: int = 64, min_frequency: int = 5) -> None:
+    def __init__(
+        self,
+        max_categories: Annotated[int, Field(ge=3)] = 64,
+        min_frequency: Annotated[int, Field(ge=1)] = 5,
+    ) -> None:
         self.max_categories = max_categories
         self.min_frequency = min_frequency
 
     def fit(self, X: pd.DataFrame, y: Any = None) -> Self:
         """Learn each categorical column's kept levels from the training rows."""
-        if self.max_categories < 3:
-            raise SchemaError(
-                "features.max_categories must be >= 3 (room for __other__/__missing__)"
-            )
+        check_instance(self, "features")
         self.columns_ = [str(c) for c in X.columns]
         self.categorical_ = categorical_columns(X)
         self.categories_: dict[str, list[str]] = {}

@@ -11,13 +11,15 @@ To add a model, write a class like these (keyword params, ``fit`` returning ``se
 from __future__ import annotations
 
 import logging
-from typing import Any, Protocol, Self, runtime_checkable
+from typing import Annotated, Any, Literal, Protocol, Self, runtime_checkable
 
 import numpy as np
 import pandas as pd
+from pydantic import Field
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.validation import check_is_fitted
 
+from mlsys._params import Seed, check_instance
 from mlsys.errors import ConfigError, ModelError
 from mlsys.features import categorical_columns
 
@@ -33,6 +35,8 @@ __all__ = [
 log = logging.getLogger(__name__)
 FloatArray = np.ndarray[Any, np.dtype[np.float64]]
 ValidationSet = tuple[pd.DataFrame, Any]
+#: Parallel threads: a count, -1 for every core, or null for the library's default.
+Threads = Annotated[int, Field(ge=1)] | Literal[-1] | None
 
 
 @runtime_checkable
@@ -70,6 +74,7 @@ class _Base(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         return (self.predict_proba(X)[:, 1] >= 0.5).astype(np.int64)
 
     def _prepare(self, X: pd.DataFrame, y: Any) -> np.ndarray[Any, Any]:
+        check_instance(self, "model")
         labels = np.asarray(y)
         if len(np.unique(labels)) != 2:
             raise ModelError(f"{self.display_name}: training labels must hold both classes.")
@@ -94,20 +99,20 @@ class XGBoostModel(_Base):
 
     def __init__(
         self,
-        n_estimators: int = 2000,
-        learning_rate: float = 0.05,
-        max_depth: int = 5,
-        min_child_weight: float = 1.0,
-        subsample: float = 0.8,
-        colsample_bytree: float = 0.8,
-        reg_lambda: float = 1.0,
-        reg_alpha: float = 0.0,
-        gamma: float = 0.0,
-        max_cat_to_onehot: int = 4,
-        scale_pos_weight: float = 1.0,
-        early_stopping_rounds: int | None = 100,
-        n_jobs: int | None = None,
-        seed: int = 0,
+        n_estimators: Annotated[int, Field(ge=1)] = 2000,
+        learning_rate: Annotated[float, Field(gt=0, le=1)] = 0.05,
+        max_depth: Annotated[int, Field(ge=1)] = 5,
+        min_child_weight: Annotated[float, Field(ge=0)] = 1.0,
+        subsample: Annotated[float, Field(gt=0, le=1)] = 0.8,
+        colsample_bytree: Annotated[float, Field(gt=0, le=1)] = 0.8,
+        reg_lambda: Annotated[float, Field(ge=0)] = 1.0,
+        reg_alpha: Annotated[float, Field(ge=0)] = 0.0,
+        gamma: Annotated[float, Field(ge=0)] = 0.0,
+        max_cat_to_onehot: Annotated[int, Field(ge=1)] = 4,
+        scale_pos_weight: Annotated[float, Field(gt=0)] = 1.0,
+        early_stopping_rounds: Annotated[int, Field(ge=1)] | None = 100,
+        n_jobs: Threads = None,
+        seed: Seed = 0,
     ) -> None:
         self.n_estimators = n_estimators
         self.learning_rate = learning_rate
@@ -174,16 +179,16 @@ class CatBoostModel(_Base):
 
     def __init__(
         self,
-        iterations: int = 2000,
-        learning_rate: float = 0.05,
-        depth: int = 6,
-        l2_leaf_reg: float = 3.0,
-        border_count: int = 254,
-        one_hot_max_size: int = 4,
-        auto_class_weights: str | None = None,
-        early_stopping_rounds: int | None = 100,
-        thread_count: int = -1,
-        seed: int = 0,
+        iterations: Annotated[int, Field(ge=1)] = 2000,
+        learning_rate: Annotated[float, Field(gt=0)] = 0.05,
+        depth: Annotated[int, Field(ge=1, le=16)] = 6,
+        l2_leaf_reg: Annotated[float, Field(ge=0)] = 3.0,
+        border_count: Annotated[int, Field(ge=1, le=65535)] = 254,
+        one_hot_max_size: Annotated[int, Field(ge=0)] = 4,
+        auto_class_weights: Literal["Balanced", "SqrtBalanced"] | None = None,
+        early_stopping_rounds: Annotated[int, Field(ge=1)] | None = 100,
+        thread_count: Annotated[int, Field(ge=1)] | Literal[-1] = -1,
+        seed: Seed = 0,
     ) -> None:
         self.iterations = iterations
         self.learning_rate = learning_rate
@@ -262,15 +267,15 @@ class HistGradientBoostingModel(_Base):
 
     def __init__(
         self,
-        learning_rate: float = 0.05,
-        max_iter: int = 1000,
-        max_leaf_nodes: int = 31,
-        max_depth: int | None = None,
-        min_samples_leaf: int = 20,
-        l2_regularization: float = 0.0,
-        max_features: float = 1.0,
-        n_iter_no_change: int = 50,
-        seed: int = 0,
+        learning_rate: Annotated[float, Field(gt=0)] = 0.05,
+        max_iter: Annotated[int, Field(ge=1)] = 1000,
+        max_leaf_nodes: Annotated[int, Field(ge=2)] = 31,
+        max_depth: Annotated[int, Field(ge=1)] | None = None,
+        min_samples_leaf: Annotated[int, Field(ge=1)] = 20,
+        l2_regularization: Annotated[float, Field(ge=0)] = 0.0,
+        max_features: Annotated[float, Field(gt=0, le=1)] = 1.0,
+        n_iter_no_change: Annotated[int, Field(ge=1)] = 50,
+        seed: Seed = 0,
     ) -> None:
         self.learning_rate = learning_rate
         self.max_iter = max_iter
@@ -328,7 +333,11 @@ class LogisticRegressionModel(_Base):
     display_name = "logreg"
 
     def __init__(
-        self, C: float = 1.0, max_iter: int = 2000, class_weight: str | None = None, seed: int = 0
+        self,
+        C: Annotated[float, Field(gt=0)] = 1.0,
+        max_iter: Annotated[int, Field(ge=1)] = 2000,
+        class_weight: Literal["balanced"] | None = None,
+        seed: Seed = 0,
     ) -> None:
         self.C = C
         self.max_iter = max_iter
@@ -360,13 +369,17 @@ class RandomForestModel(_Base):
 
     def __init__(
         self,
-        n_estimators: int = 300,
-        max_depth: int | None = None,
-        min_samples_leaf: int = 5,
-        max_features: float | str = "sqrt",
-        class_weight: str | None = None,
-        n_jobs: int | None = None,
-        seed: int = 0,
+        n_estimators: Annotated[int, Field(ge=1)] = 300,
+        max_depth: Annotated[int, Field(ge=1)] | None = None,
+        min_samples_leaf: Annotated[int, Field(ge=1)] = 5,
+        # scikit-learn's meaning: an int counts features, a float is a share of them.
+        max_features: Annotated[int, Field(ge=1)]
+        | Annotated[float, Field(gt=0, le=1)]
+        | Literal["sqrt", "log2"]
+        | None = "sqrt",
+        class_weight: Literal["balanced", "balanced_subsample"] | None = None,
+        n_jobs: Threads = None,
+        seed: Seed = 0,
     ) -> None:
         self.n_estimators = n_estimators
         self.max_depth = max_depth

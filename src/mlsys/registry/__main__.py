@@ -26,8 +26,7 @@ import pandas as pd
 
 from mlsys.data import CsvSource
 from mlsys.errors import MlsysError, TrackingError
-from mlsys.evaluation import Evaluator
-from mlsys.evaluation._metrics import HEADLINE_METRICS
+from mlsys.evaluation import HEADLINE_METRICS, Evaluator
 from mlsys.logs import configure_logging
 from mlsys.registry._gate import GateDecision, promote_version, rollback
 from mlsys.registry._lock import DEFAULT_TIMEOUT_S

@@ -23,10 +23,11 @@ import logging
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import Annotated, Any, Protocol, runtime_checkable
 
 import numpy as np
 import pandas as pd
+from pydantic import Field
 
 from mlsys.errors import ConfigError
 from mlsys.evaluation import Evaluator
@@ -109,6 +110,8 @@ class GateDecision:
     candidate_scores: dict[str, float | None] = field(default_factory=dict)
     champion_scores: dict[str, float | None] = field(default_factory=dict)
     decided_at: str = ""
+    #: The run was registered before (as ``version``): nothing was registered or decided now.
+    already_registered: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-friendly form (written as ``gate.json`` in the run dir)."""
@@ -116,6 +119,8 @@ class GateDecision:
 
     def summary(self) -> str:
         """One line for the console."""
+        if self.already_registered:
+            return f"Registry: version {self.version} not registered again ({self.reason})"
         verdict = "PROMOTED to champion" if self.promoted else "NOT promoted"
         metric = self.primary_metric
         cand, champ = self.candidate_scores.get(metric), self.champion_scores.get(metric)
@@ -217,9 +222,9 @@ class ChampionGate:
     def __init__(
         self,
         registry: ModelRegistry,
-        primary_metric: str = "roc_auc",
-        min_improvement: float = 0.0,
-        max_drop: dict[str, float] | None = None,
+        primary_metric: Annotated[str, Field(min_length=1)] = "roc_auc",
+        min_improvement: Annotated[float, Field(ge=0)] = 0.0,
+        max_drop: dict[str, Annotated[float, Field(ge=0)]] | None = None,
         max_value: dict[str, float] | None = None,
         min_roc_auc: float = 0.5,
     ) -> None:
@@ -244,6 +249,9 @@ class ChampionGate:
             )
         fingerprint = schema_fingerprint(candidate.bundle)
         with self.registry.lock():
+            # Under the lock, so two offers of one run (a sweep's processes) register it once.
+            if (existing := self.registry.version_of_run(candidate.run_id)) is not None:
+                return self._already_registered(candidate, existing)
             version = self.registry.register(
                 candidate.run_id,
                 candidate.bundle_path,
@@ -277,6 +285,29 @@ class ChampionGate:
         if path is not None:
             write_json(path, decision.to_dict())
         log.info("%s", decision.summary())
+
+    def _already_registered(self, candidate: Candidate, version: str) -> GateDecision:
+        champion = self.registry.get_alias(CHAMPION)
+        status = "it is the champion" if champion == version else f"the champion is v{champion}"
+        tags = next((v.tags for v in self.registry.versions() if v.version == version), {})
+        if "mlsys.gate.promoted" not in tags:
+            # Decision tags are written after the lock: an offer in flight, or one that died.
+            status += (
+                "; it has no recorded gate decision yet. If none appears, promote it by hand "
+                "(ml-register promote) if it should serve"
+            )
+        decision = GateDecision(
+            promoted=False,
+            reason=f"run {candidate.run_id} is already version {version}; {status}",
+            version=version,
+            previous_champion=champion,
+            primary_metric=self.primary_metric,
+            candidate_scores=_pick(candidate.metrics, self._watched()),
+            decided_at=datetime.now(UTC).isoformat(timespec="seconds"),
+            already_registered=True,
+        )
+        log.info("%s", decision.summary())
+        return decision
 
     def _decide(self, candidate: Candidate, version: str, fingerprint: str) -> GateDecision:
         champion = self.registry.get_alias(CHAMPION)

@@ -6,7 +6,7 @@ import logging
 from pathlib import Path
 
 from mlsys.errors import DataError
-from mlsys.registry._gate import Candidate, GateDecision
+from mlsys.registry._gate import Candidate, GateDecision, NoPromotion
 
 __all__ = ["offer_run"]
 
@@ -18,7 +18,8 @@ def offer_run(run_dir: Path) -> GateDecision | None:
 
     Uses the run's own resolved config: the same data file (checked against its sha256), the
     same split indices, evaluator and registry. The gate writes its decision to ``gate.json`` in
-    the run directory before it acts on it.
+    the run directory before it acts on it; a run registered before keeps the ``gate.json`` of
+    that decision. Returns ``None`` when the run's config has ``registry=none``.
     """
     from mlsys._rundir import RunDir
     from mlsys.config import instantiate_component
@@ -27,6 +28,9 @@ def offer_run(run_dir: Path) -> GateDecision | None:
 
     run = RunDir.open(run_dir, purpose="offer")
     config = run.config
+    promoter = instantiate_component(config.registry, "registry")
+    if isinstance(promoter, NoPromotion):
+        return None
     run_id = run.metadata.get("tracking_run_id")
     if not run_id:
         raise DataError(
@@ -53,6 +57,5 @@ def offer_run(run_dir: Path) -> GateDecision | None:
         holdout_from=period[1],
         decision_path=run_dir / "gate.json",
     )
-    promoter = instantiate_component(config.registry, "registry")
     decision: GateDecision | None = promoter.offer(candidate)
     return decision

@@ -16,8 +16,11 @@ from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Annotated, Protocol, runtime_checkable
 
+from pydantic import Field
+
+from mlsys._params import Name
 from mlsys.errors import ConfigError, TrackingError
 from mlsys.models import ModelBundle
 from mlsys.models._bundle import checksum_path
@@ -65,6 +68,10 @@ class ModelRegistry(Protocol):
 
     def versions(self) -> list[VersionInfo]:
         """Every version, oldest first."""
+        ...
+
+    def version_of_run(self, run_id: str) -> str | None:
+        """The (oldest) version registered from a tracked run, or ``None``."""
         ...
 
     def get_alias(self, alias: str) -> str | None:
@@ -119,6 +126,11 @@ class InMemoryRegistry:
                 for v in self._versions.values()
             ]
 
+    def version_of_run(self, run_id: str) -> str | None:
+        """The first version registered from ``run_id``."""
+        with self._lock:
+            return next((v for v, info in self._versions.items() if info.run_id == run_id), None)
+
     def get_alias(self, alias: str) -> str | None:
         """The version an alias points at."""
         return self._aliases.get(alias)
@@ -159,10 +171,10 @@ class MlflowRegistry:
 
     def __init__(
         self,
-        name: str = "conversion",
+        name: Name = "conversion",
         uri: str | None = None,
         lock_uri: str | None = None,
-        lock_timeout_s: float = DEFAULT_TIMEOUT_S,
+        lock_timeout_s: Annotated[float, Field(gt=0)] = DEFAULT_TIMEOUT_S,
     ):
         if not 0 < lock_timeout_s < math.inf:
             raise ConfigError(
@@ -239,6 +251,13 @@ class MlflowRegistry:
             ),
             key=lambda v: int(v.version),
         )
+
+    def version_of_run(self, run_id: str) -> str | None:
+        """The oldest version registered from ``run_id``, or ``None`` (also with no model yet)."""
+        found = self._client().search_model_versions(
+            f"name = '{self.name}' AND run_id = '{run_id}'"
+        )
+        return min((str(v.version) for v in found), key=int, default=None)
 
     def get_alias(self, alias: str) -> str | None:
         """The version an alias points at, or ``None`` if unset (or no model yet)."""

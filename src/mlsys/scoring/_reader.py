@@ -21,6 +21,7 @@ import pyarrow as pa
 import pyarrow.csv as pcsv
 import pyarrow.parquet as pq
 
+from mlsys.data import check_file_format
 from mlsys.errors import DataError
 
 __all__ = [
@@ -65,6 +66,8 @@ NA_VALUES: tuple[str, ...] = (
 DEFAULT_CHUNK_SIZE = 20_000
 PARQUET_SUFFIXES = (".parquet", ".pq")
 _COMPRESSION = {".gz": "gzip", ".bz2": "bz2", ".zst": "zstd"}
+#: Formats read besides CSV text, by the extensions that announce them (see check_file_format).
+_READS = {"gzip": (".gz",), "bzip2": (".bz2",), "zstd": (".zst",), "parquet": PARQUET_SUFFIXES}
 #: Arrow parses this many bytes at a time, and reads a few blocks ahead: larger blocks buy no
 #: speed but hold more memory. Chunks are assembled from these blocks.
 _BLOCK_BYTES = 256 << 10
@@ -166,6 +169,7 @@ def open_table(
             f"{what}: '{source}' is {kind} (looked at '{source.resolve()}'). "
             "Fix: pass an existing CSV or Parquet file."
         )
+    check_file_format(source, key=what, reads=_READS)
     if source.suffix.lower() in PARQUET_SUFFIXES:
         return ParquetReader(source, chunk_size, what)
     return CsvReader(source, chunk_size, sep, na_values, what)

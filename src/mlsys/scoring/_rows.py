@@ -304,7 +304,10 @@ def _numbers(array: pa.Array, column: str) -> tuple[FloatArray, list[_Problem]]:
     if infinite.any():
         problems.append(
             _Problem(
-                column, "not a finite number", infinite, lambda v: f"{column}: {v!r} is not finite"
+                column,
+                "not a finite number",
+                infinite,
+                lambda v: f"{column}: {v!r} is not a finite number",
             )
         )
         values = np.where(infinite, np.nan, values)

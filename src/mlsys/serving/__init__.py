@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mlsys.serving._app import create_app
+from mlsys.serving._app import MAX_JSON_DEPTH, create_app
 from mlsys.serving._model import (
     LoadedModel,
     ModelSource,
@@ -11,9 +11,16 @@ from mlsys.serving._model import (
     compile_scorer,
 )
 from mlsys.serving._settings import ServeSettings
-from mlsys.serving._validation import FieldError, RecordValidator, ValidationFailed
+from mlsys.serving._validation import (
+    MAX_REPORTED_ERRORS,
+    FieldError,
+    RecordValidator,
+    ValidationFailed,
+)
 
 __all__ = [
+    "MAX_JSON_DEPTH",
+    "MAX_REPORTED_ERRORS",
     "FieldError",
     "LoadedModel",
     "ModelSource",

@@ -3,6 +3,11 @@
 ``create_app(settings)`` builds the app; a lifespan hook loads the model into ``app.state``.
 Handlers take the current ``LoadedModel`` reference once per request, so a reload (an atomic
 reference swap) never changes the model under a request in flight.
+
+No input makes it answer 5xx: a body is decoded with a bound on its nesting depth, bodies that
+are not small are decoded and validated in a worker thread (the event loop keeps answering
+``/health``), a 422 lists at most the first 20 problems, and error bodies and ``/ready`` name
+files, never their absolute paths.
 """
 
 from __future__ import annotations
@@ -12,37 +17,58 @@ import contextlib
 import functools
 import hmac
 import logging
+import re
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 from litestar import Litestar, MediaType, Request, Response, get, post
+from litestar.concurrency import sync_to_thread
+from litestar.connection import ASGIConnection
 from litestar.datastructures import State
-from litestar.exceptions import HTTPException
-from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
-from litestar.openapi.spec import (
-    OpenAPIMediaType,
-    Reference,
-    RequestBody,
-    Schema,
+from litestar.exceptions import (
+    HTTPException,
+    NotAuthorizedException,
+    PermissionDeniedException,
+    ValidationException,
 )
-from litestar.openapi.spec.enums import OpenAPIType
-from litestar.params import FromQuery, RawBody
+from litestar.handlers import BaseRouteHandler
+from litestar.openapi import OpenAPIConfig, ResponseSpec
+from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
+from litestar.openapi.spec import Components
+from litestar.params import QueryParameter, RawBody
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 from mlsys.errors import MlsysError
 from mlsys.logs import log_context, set_process_context
 from mlsys.serving._model import LoadedModel, ModelSource, PathSource, RegistrySource
+from mlsys.serving._openapi import (
+    ADMIN_SECURITY,
+    BatchPrediction,
+    ErrorBody,
+    FieldProblem,
+    Prediction,
+    Readiness,
+    ReloadResult,
+    admin_security,
+    document_model,
+    errors,
+)
 from mlsys.serving._settings import ServeSettings
 from mlsys.serving._validation import FieldError, RecordValidator, ValidationFailed
 
-__all__ = ["create_app"]
+__all__ = ["MAX_JSON_DEPTH", "create_app"]
 
 log = logging.getLogger("mlsys.serving")
 access_log = logging.getLogger("mlsys.serving.access")
+
+#: Deepest JSON accepted: a batch wraps records in a list in an object; a record is flat.
+MAX_JSON_DEPTH = 8
+#: Bodies up to this size (a record is about 0.5 KB) are decoded and validated on the event
+#: loop; larger ones in a worker thread, where they cannot hold up /health and other requests.
+INLINE_BODY_BYTES = 64 * 1024
 
 
 @dataclass
@@ -92,31 +118,41 @@ class _Runtime:
     def __init__(self, settings: ServeSettings, source: ModelSource) -> None:
         self.settings = settings
         self.source = source
-        self.model: LoadedModel | None = None
-        self.validator: RecordValidator | None = None
+        # The model and its validator in one reference, so one read gets a matching pair.
+        self.serving: tuple[LoadedModel, RecordValidator] | None = None
         self.not_ready_reason = "model not loaded yet"
         self.reload_lock = asyncio.Lock()
         self.metrics = _Metrics.create()
 
+    @property
+    def model(self) -> LoadedModel | None:
+        """The served model, if any."""
+        serving = self.serving
+        return serving[0] if serving else None
+
     def swap(self, model: LoadedModel) -> None:
-        validator = RecordValidator(model.bundle.schema)
-        # One assignment each; handlers read `model` and `validator` together via `current()`.
-        self.model, self.validator = model, validator
+        self.serving = (model, RecordValidator(model.bundle.schema))
         self.not_ready_reason = ""
         self.metrics.model_version.clear()
         self.metrics.model_version.labels(model.name, model.version).set(1)
         # Every log line of the process names the served model from now on.
         set_process_context(model_name=model.name, model_version=model.version)
-        log.info("Serving %s version %s (fast path: %s)", model.name, model.version, model.fast)
+        log.info(
+            "Serving %s version %s from %s (fast path: %s)",
+            model.name,
+            model.version,
+            model.source,
+            model.fast,
+        )
 
     def current(self) -> tuple[LoadedModel, RecordValidator]:
-        model, validator = self.model, self.validator
-        if model is None or validator is None:
+        serving = self.serving
+        if serving is None:
             raise HTTPException(
                 status_code=503,
                 detail=f"no model is being served: {self.not_ready_reason}",
             )
-        return model, validator
+        return serving
 
     async def reload(self, version: str | None = None) -> LoadedModel:
         async with self.reload_lock:
@@ -133,50 +169,103 @@ def _source(settings: ServeSettings) -> ModelSource:
     )
 
 
-def _runtime(request: Request[Any, Any, State]) -> _Runtime:
+def _runtime(request: ASGIConnection[Any, Any, Any, State]) -> _Runtime:
     runtime: _Runtime = request.app.state.runtime
     return runtime
 
 
+# The directories of absolute paths (`/srv/models/`, `file:///srv/`, `sqlite:////srv/`).
+_DIRECTORIES = re.compile(r"""(?<![^\s'"(=\[])/(?:[^\s'"/]+/)+|(?<=:)//+(?:[^\s'"/]*/)+""")
+
+
+def _public(message: str) -> str:
+    """``message`` without the directories of the paths it names (a file name stays)."""
+    return _DIRECTORIES.sub("", message)
+
+
+def _json_value(depth: int) -> Any:
+    """The type of a JSON value nested at most ``depth`` levels, for msgspec to decode."""
+    kind: Any = str | int | float | bool | None
+    for _ in range(depth):
+        kind = str | int | float | bool | None | list[kind] | dict[str, kind]
+    return kind
+
+
+# msgspec recurses once per level; without a bound, 1,000 nested `[` raise RecursionError.
+_DECODER = msgspec.json.Decoder(_json_value(MAX_JSON_DEPTH))
+
+
 def _decode(body: bytes) -> Any:
     try:
-        return msgspec.json.decode(body)
+        return _DECODER.decode(body)
+    except msgspec.ValidationError as exc:
+        # Every kind of JSON value is allowed above the bound, so "Expected ..." means too deep.
+        text = str(exc)
+        message = f"body is not valid JSON: {text}"
+        if text.startswith("Expected"):
+            where = text.rpartition(" - at ")[2]
+            message = (
+                f"body is nested more than {MAX_JSON_DEPTH} levels deep (at {where}); "
+                "a record is an object of field values"
+            )
     except msgspec.DecodeError as exc:
-        raise ValidationFailed([FieldError(None, "$", f"body is not valid JSON: {exc}")]) from exc
+        message = f"body is not valid JSON: {exc}"
+    except UnicodeDecodeError as exc:
+        message = (
+            f"body is not valid JSON: a string holds bytes that are not UTF-8 ({exc.reason}). "
+            "Fix: send the body encoded as UTF-8"
+        )
+    raise ValidationFailed([FieldError(None, "$", message)])
 
 
-def _score(
-    model: LoadedModel, validator: RecordValidator, records: list[Any]
-) -> list[dict[str, Any]]:
+def _score(model: LoadedModel, validator: RecordValidator, records: list[Any]) -> list[Prediction]:
     validator.validate(records)
     probabilities = model.score(validator.columns_of(records))
     decisions = probabilities >= model.bundle.threshold
     return [
-        {"probability": float(p), "decision": bool(d), "model_version": model.version}
+        Prediction(probability=float(p), decision=bool(d), model_version=model.version)
         for p, d in zip(probabilities, decisions, strict=True)
     ]
 
 
-@post(
-    "/predict",
-    summary="Score one lead",
-    status_code=200,
-    sync_to_thread=False,
-)
-def predict(request: Request[Any, Any, State], body: RawBody) -> dict[str, Any]:
-    """Calibrated conversion probability, decision at the model's threshold, model version."""
-    model, validator = _runtime(request).current()
+def _fields_at_least(body: bytes) -> int:
+    """A lower bound of the number of object keys in a JSON body, counted without decoding."""
+    # A key ends with `":`. Inside a string those two bytes occur only as `\":` (an escaped
+    # quote), so leaving out every `\":` may miss a key but never counts a non-key.
+    return body.count(b'":') - body.count(b'\\":')
+
+
+def _check_fields(body: bytes, validator: RecordValidator, records: int) -> None:
+    """413 for a body with more keys than ``records`` records could carry, before decoding it.
+
+    Decoding holds the GIL, worker thread or not: half a million keys stall every request for
+    most of a second. A valid body has one key per field; twice that (plus 1,000) leaves room
+    for unknown fields, which are then reported one by one.
+    """
+    limit = records * 2 * len(validator.columns) + 1_000
+    found = _fields_at_least(body)
+    if found > limit:
+        raise HTTPException(
+            status_code=413,
+            detail=(
+                f"body has at least {found} fields, more than {records} record(s) of this "
+                f"model's {len(validator.columns)} fields can carry (limit {limit}). Fix: send "
+                "only the fields in the LeadRecord schema (GET /model/info lists them)"
+            ),
+        )
+
+
+def _predict_one(runtime: _Runtime, body: bytes) -> Prediction:
+    model, validator = runtime.current()
+    _check_fields(body, validator, 1)
     payload = _decode(body)
-    _runtime(request).metrics.batch_size.observe(1)
+    runtime.metrics.batch_size.observe(1)
     return _score(model, validator, [payload])[0]
 
 
-# In a worker thread: a 10,000-row batch must not stall /health and single-record requests.
-@post("/predict/batch", summary="Score a batch of leads", status_code=200, sync_to_thread=True)
-def predict_batch(request: Request[Any, Any, State], body: RawBody) -> dict[str, Any]:
-    """Scores for a JSON list of records (or ``{"records": [...]}``), in request order."""
-    runtime = _runtime(request)
+def _predict_batch(runtime: _Runtime, body: bytes) -> BatchPrediction:
     model, validator = runtime.current()
+    _check_fields(body, validator, runtime.settings.max_batch)
     payload = _decode(body)
     records = payload.get("records") if isinstance(payload, dict) else payload
     if not isinstance(records, list) or not records:
@@ -192,7 +281,35 @@ def predict_batch(request: Request[Any, Any, State], body: RawBody) -> dict[str,
             ),
         )
     runtime.metrics.batch_size.observe(len(records))
-    return {"predictions": _score(model, validator, records), "model_version": model.version}
+    return BatchPrediction(
+        predictions=_score(model, validator, records), model_version=model.version
+    )
+
+
+@post(
+    "/predict",
+    summary="Score one lead",
+    status_code=200,
+    responses=errors(413, 422, 503),
+)
+async def predict(request: Request[Any, Any, State], body: RawBody) -> Prediction:
+    """Calibrated conversion probability, decision at the model's threshold, model version."""
+    runtime = _runtime(request)
+    if len(body) > INLINE_BODY_BYTES:
+        return await sync_to_thread(_predict_one, runtime, body)
+    return _predict_one(runtime, body)
+
+
+# Always in a worker thread: a 10,000-row batch must not stall /health and single records.
+@post(
+    "/predict/batch",
+    summary="Score a batch of leads",
+    status_code=200,
+    responses=errors(413, 422, 503),
+)
+async def predict_batch(request: Request[Any, Any, State], body: RawBody) -> BatchPrediction:
+    """Scores for a JSON list of records (or ``{"records": [...]}``), in request order."""
+    return await sync_to_thread(_predict_batch, _runtime(request), body)
 
 
 @get("/health", summary="Liveness", sync_to_thread=False)
@@ -201,20 +318,40 @@ def health() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@get("/ready", summary="Readiness", sync_to_thread=False)
-def ready(request: Request[Any, Any, State]) -> Response[dict[str, Any]]:
-    """Ready when a model is loaded and answers a probe prediction."""
+@get(
+    "/ready",
+    summary="Readiness",
+    sync_to_thread=False,
+    responses={
+        503: ResponseSpec(
+            data_container=Readiness,
+            generate_examples=False,
+            description="Not ready: no model, or it failed to load or its probe (the reason).",
+        )
+    },
+)
+def ready(request: Request[Any, Any, State]) -> Response[Readiness]:
+    """Ready when a model is loaded and its probe predictions are probabilities."""
     runtime = _runtime(request)
-    if runtime.model is None:
-        return Response({"ready": False, "reason": runtime.not_ready_reason}, status_code=503)
-    return Response({"ready": True, "model_version": runtime.model.version})
+    model = runtime.model
+    if model is None:
+        reason = _public(runtime.not_ready_reason)
+        return Response(Readiness(ready=False, reason=reason), status_code=503)
+    return Response(Readiness(ready=True, model_version=model.version))
 
 
-@get("/model/info", summary="The served model", sync_to_thread=False)
+@get(
+    "/model/info",
+    summary="The served model",
+    sync_to_thread=False,
+    responses=errors(503),
+)
 def model_info(request: Request[Any, Any, State]) -> dict[str, Any]:
-    """Name, version, alias, run id, metrics, training data hash, schema, threshold."""
+    """Name, version, alias, run id, bundle sha256, metrics, schema, threshold."""
     model, _ = _runtime(request).current()
-    return model.info()
+    info = model.info()
+    info["source"] = _public(info["source"])  # a file's name, not where it lives
+    return info
 
 
 @get("/models", summary="Registered versions")
@@ -242,34 +379,64 @@ async def models(request: Request[Any, Any, State]) -> dict[str, Any]:
     }
 
 
-def _authorise(request: Request[Any, Any, State]) -> None:
-    token = _runtime(request).settings.admin_token
+def _admin(connection: ASGIConnection[Any, Any, Any, State], _: BaseRouteHandler) -> None:
+    """Guard: a bearer token equal to the configured one (checked before the request is read)."""
+    token = _runtime(connection).settings.admin_token
     if not token:
-        raise HTTPException(
-            status_code=403,
+        raise PermissionDeniedException(
             detail="admin endpoints are disabled: set MLSYS_ADMIN_TOKEN (or serve.admin_token)",
         )
-    given = request.headers.get("authorization", "")
+    given = connection.headers.get("authorization", "")
     if not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
-        raise HTTPException(status_code=401, detail="missing or wrong bearer token")
+        raise NotAuthorizedException(
+            detail="missing or wrong bearer token",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
 
 
-@post("/model/reload", summary="Reload the model (admin)", status_code=200)
+_VERSION = r"^[1-9][0-9]{0,17}$"
+
+
+@post(
+    "/model/reload",
+    summary="Reload the model (admin)",
+    status_code=200,
+    guards=[_admin],
+    security=[{ADMIN_SECURITY: []}],
+    responses=errors(400, 401, 403, 409),
+)
 async def reload_model(
-    request: Request[Any, Any, State], version: FromQuery[str | None] = None
-) -> dict[str, Any]:
+    request: Request[Any, Any, State],
+    version: Annotated[
+        str | None,
+        QueryParameter(
+            pattern=_VERSION,
+            description="A registered version number; omitted: what the alias points at now.",
+        ),
+    ] = None,
+) -> ReloadResult:
     """Load what the alias points at now, or ``?version=N``; on failure the old model stays."""
-    _authorise(request)
+    unknown = sorted(set(request.query_params) - {"version"})
+    if unknown:  # `?verison=3` must not reload whatever the alias points at
+        raise ValidationException(
+            detail=f"unknown query parameter(s) {unknown}; the only one is version"
+        )
+    given = request.query_params.getall("version", [])
+    if len(given) > 1:
+        raise ValidationException(
+            detail=f"version is given {len(given)} times; give one (?version=N) or none"
+        )
     runtime = _runtime(request)
     previous = runtime.model.version if runtime.model else None
     try:
         model = await runtime.reload(version)
-    except MlsysError as exc:
+    except (MlsysError, OSError) as exc:
+        log.warning("Reload rejected, still serving %s: %s", previous, exc)
         raise HTTPException(
             status_code=409,
             detail=f"reload rejected, still serving {previous}: {exc}",
         ) from exc
-    return {"reloaded": True, "previous_version": previous, "model_version": model.version}
+    return ReloadResult(reloaded=True, previous_version=previous, model_version=model.version)
 
 
 @get("/metrics", summary="Prometheus metrics", media_type=MediaType.TEXT, sync_to_thread=False)
@@ -281,32 +448,46 @@ def metrics(request: Request[Any, Any, State]) -> Response[bytes]:
     )
 
 
-def _error_body(
-    status: int, detail: str, errors: list[dict[str, Any]] | None = None
-) -> dict[str, Any]:
-    body: dict[str, Any] = {"status_code": status, "detail": detail}
-    if errors is not None:
-        body["errors"] = errors
-    return body
+def _error(
+    status: int,
+    detail: str,
+    problems: list[FieldProblem] | None = None,
+    count: int | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response[ErrorBody]:
+    body = ErrorBody(status_code=status, detail=_public(detail), errors=problems, error_count=count)
+    return Response(body, status_code=status, headers=headers)
 
 
-def _on_validation(_: Request[Any, Any, State], exc: ValidationFailed) -> Response[dict[str, Any]]:
-    return Response(
-        _error_body(422, "invalid request", [e.to_dict() for e in exc.errors]), status_code=422
-    )
+def _on_validation(_: Request[Any, Any, State], exc: ValidationFailed) -> Response[ErrorBody]:
+    problems = [
+        FieldProblem(field=e.field, message=_public(e.message), record=e.record) for e in exc.errors
+    ]
+    detail = "invalid request"
+    if exc.total > len(problems):
+        detail = f"invalid request: {exc.total} problems, the first {len(problems)} listed"
+    return _error(422, detail, problems, exc.total)
 
 
-def _on_http(_: Request[Any, Any, State], exc: HTTPException) -> Response[dict[str, Any]]:
-    return Response(_error_body(exc.status_code, str(exc.detail)), status_code=exc.status_code)
+def _on_http(_: Request[Any, Any, State], exc: HTTPException) -> Response[ErrorBody]:
+    problems = None
+    if isinstance(exc, ValidationException) and isinstance(exc.extra, list) and exc.extra:
+        # Litestar's parameter checks: name the parameter and what it must look like.
+        problems = [
+            FieldProblem(field=str(e.get("key", "$")), message=str(e.get("message", "")))
+            for e in exc.extra
+            if isinstance(e, dict)
+        ]
+    return _error(exc.status_code, str(exc.detail), problems, headers=exc.headers)
 
 
-def _on_mlsys(_: Request[Any, Any, State], exc: MlsysError) -> Response[dict[str, Any]]:
-    return Response(_error_body(422, str(exc)), status_code=422)
+def _on_mlsys(_: Request[Any, Any, State], exc: MlsysError) -> Response[ErrorBody]:
+    return _error(422, str(exc))
 
 
-def _on_unexpected(_: Request[Any, Any, State], exc: Exception) -> Response[dict[str, Any]]:
+def _on_unexpected(_: Request[Any, Any, State], exc: Exception) -> Response[ErrorBody]:
     log.exception("unexpected error", exc_info=exc)
-    return Response(_error_body(500, "internal error"), status_code=500)
+    return _error(500, "internal error")
 
 
 def _access_log_middleware(app: Any, access_log_enabled: bool = True) -> Any:
@@ -415,6 +596,7 @@ def create_app(
             title="mlsys conversion scoring",
             version="1",
             path="/schema",
+            components=Components(security_schemes=admin_security()),
             render_plugins=[SwaggerRenderPlugin(), ScalarRenderPlugin(path="/scalar")],
         ),
         debug=False,
@@ -432,37 +614,7 @@ def _document_on_swap(app: Litestar, runtime: _Runtime) -> None:
 
     def swap(model: LoadedModel) -> None:
         original(model)
-        spec = app.openapi_schema
-        types = {
-            "numeric": OpenAPIType.NUMBER,
-            "boolean": OpenAPIType.BOOLEAN,
-            "categorical": OpenAPIType.STRING,
-        }
-        schema = model.bundle.schema
-        record = Schema(
-            type=OpenAPIType.OBJECT,
-            description="One lead: every feature of the served model (null if unknown).",
-            properties={
-                column: Schema(one_of=[Schema(type=types[kind]), Schema(type=OpenAPIType.NULL)])
-                for column, kind in zip(schema.columns, schema.kinds, strict=True)
-            },
-            required=list(schema.columns),
-            additional_properties=False,
-        )
-        spec.components.schemas = {**(spec.components.schemas or {}), "LeadRecord": record}
-        ref = Reference(ref="#/components/schemas/LeadRecord")
-        bodies: dict[str, Reference | Schema] = {
-            "/predict": ref,
-            "/predict/batch": Schema(
-                type=OpenAPIType.ARRAY, items=ref, max_items=runtime.settings.max_batch
-            ),
-        }
-        for path, body in bodies.items():
-            item = spec.paths.get(path) if spec.paths else None
-            if item is not None and item.post is not None:
-                item.post.request_body = RequestBody(
-                    required=True, content={"application/json": OpenAPIMediaType(schema=body)}
-                )
+        document_model(app.openapi_schema, model.bundle.schema, runtime.settings.max_batch)
 
     runtime.swap = swap  # type: ignore[method-assign]
 

@@ -18,8 +18,10 @@ from typing import Any, Protocol
 import numpy as np
 import pandas as pd
 
-from mlsys.errors import BundleError, ModelError, TrackingError
+from mlsys.errors import BundleError, MlsysError, ModelError, TrackingError
+from mlsys.files import file_sha256
 from mlsys.models import ModelBundle
+from mlsys.models._bundle import checksum_path, read_checksum
 
 __all__ = ["LoadedModel", "ModelSource", "PathSource", "RegistrySource", "compile_scorer"]
 
@@ -41,6 +43,7 @@ class LoadedModel:
     loaded_at: float = field(default_factory=time.time)
     fast: bool = False
     scorer: Any = None
+    bundle_sha256: str | None = None
 
     def score(self, columns: Columns) -> FloatArray:
         """Calibrated probabilities for validated column arrays."""
@@ -58,6 +61,7 @@ class LoadedModel:
             "alias": self.alias,
             "run_id": self.run_id,
             "source": self.source,
+            "bundle_sha256": self.bundle_sha256,
             "model": meta.get("model"),
             "trained_at": meta.get("trained_at"),
             "metrics": meta.get("metrics", {}),
@@ -215,15 +219,32 @@ class ModelSource(Protocol):
         ...
 
 
+def _require_probabilities(values: FloatArray, n: int, what: str) -> None:
+    """Raise ModelError unless ``values`` are ``n`` finite numbers in [0, 1]."""
+    values = np.asarray(values, dtype=np.float64)
+    bad = values.shape != (n,) or not np.all(np.isfinite(values))
+    if bad or values.min() < 0 or values.max() > 1:
+        shown = np.array2string(values.ravel()[:4], precision=3)
+        raise ModelError(
+            f"model failed its probe prediction: its {what} are not probabilities in [0, 1] "
+            f"(got {shown} for {n} probe rows), so it was not served. Fix: re-train, or check "
+            "the bundle's model and calibrator."
+        )
+
+
 def _ready(bundle: ModelBundle, **kwargs: Any) -> LoadedModel:
-    """Probe a bundle, compile its fast path, and wrap it; raise if it cannot score."""
+    """Probe a bundle, compile its fast path, and wrap it; raise if it cannot score.
+
+    The probe runs the whole path a request takes, calibrator included: a bundle whose
+    calibrated probabilities are not finite numbers in [0, 1] is refused, not served as null.
+    """
     probe = _probe_columns(bundle)
+    n = len(next(iter(probe.values())))
     try:
         expected = _slow_scores(bundle, probe)
     except Exception as exc:
         raise ModelError(f"model failed its probe prediction: {exc}") from exc
-    if not np.all(np.isfinite(expected)) or expected.min() < 0 or expected.max() > 1:
-        raise ModelError("model failed its probe prediction: scores are not probabilities")
+    _require_probabilities(expected, n, "raw scores")
     scorer = compile_scorer(bundle)
     if scorer is not None:
         try:
@@ -234,7 +255,15 @@ def _ready(bundle: ModelBundle, **kwargs: Any) -> LoadedModel:
         except Exception as exc:
             log.warning("Fast path failed on probe rows (%s); using pandas path", exc)
             scorer = None
-    return LoadedModel(bundle=bundle, fast=scorer is not None, scorer=scorer, **kwargs)
+    model = LoadedModel(bundle=bundle, fast=scorer is not None, scorer=scorer, **kwargs)
+    try:
+        probabilities = model.score(probe)
+    except Exception as exc:
+        raise ModelError(
+            f"model failed its probe prediction: its calibrator failed: {exc}"
+        ) from exc
+    _require_probabilities(probabilities, n, "calibrated probabilities")
+    return model
 
 
 class PathSource:
@@ -245,17 +274,29 @@ class PathSource:
         self.name = name
 
     def load(self, version: str | None = None) -> LoadedModel:
-        """Load the file (a named version is not supported for files)."""
+        """Load the file (a named version is not supported for files).
+
+        Its version is ``file:<name>@<first 12 hex of its sha256>``, so two bundles at the same
+        path (before and after a reload) tell apart; ``/model/info`` has the whole digest.
+        """
         if version is not None:
             raise BundleError("model.path serving has no versions; reload without a version.")
-        bundle = ModelBundle.load(self.path)
+        recorded = checksum_path(self.path)
+        if recorded.is_file():
+            # Loaded against this digest, so the digest reported is the one of what was loaded.
+            digest = read_checksum(recorded)
+            bundle = ModelBundle.load(self.path, sha256=digest)
+        else:
+            bundle = ModelBundle.load(self.path)  # warns: no checksum file to check against
+            digest = file_sha256(self.path)
         return _ready(
             bundle,
             name=self.name,
-            version=f"file:{self.path.name}",
+            version=f"file:{self.path.name}@{digest[:12]}",
             alias=None,
             run_id=None,
             source=str(self.path),
+            bundle_sha256=digest,
         )
 
     def current_version(self) -> str | None:
@@ -279,6 +320,20 @@ class RegistrySource:
 
     def load(self, version: str | None = None) -> LoadedModel:
         """Load the alias's version (or the named one) from the registry."""
+        try:
+            return self._load(version)
+        except MlsysError:
+            raise
+        except Exception as exc:
+            # An MLflow or network error (an artifact gone from the store, a server down) is a
+            # failed load like any other: the caller keeps serving what it has.
+            raise TrackingError(
+                f"model '{self.name}' version {version or self.alias} could not be loaded from "
+                f"the registry ({type(exc).__name__}: {exc}). Fix: check that the store and its "
+                "artifacts are reachable (python -m mlsys.registry list), or serve another version."
+            ) from exc
+
+    def _load(self, version: str | None) -> LoadedModel:
         target = version or self.current_version()
         if target is None:
             raise TrackingError(

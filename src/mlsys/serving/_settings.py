@@ -13,6 +13,15 @@ def _env_token() -> str | None:
     return os.environ.get("MLSYS_ADMIN_TOKEN") or None
 
 
+def _token(value: str | None) -> str | None:
+    """The admin token, or ``None`` when it is unset, blank, or spells YAML's null."""
+    # `admin_token: ${oc.env:MLSYS_ADMIN_TOKEN,null}` hands over MLSYS_ADMIN_TOKEN=null as the
+    # string "null": an admin endpoint "protected" by a token anyone can guess.
+    if value is None or value.strip().lower() in ("", "null", "none", "~"):
+        return None
+    return value
+
+
 @dataclass
 class ServeSettings:
     """What to serve and how.
@@ -27,7 +36,8 @@ class ServeSettings:
         workers: uvicorn worker processes.
         max_batch: Largest ``/predict/batch`` accepted (413 beyond).
         max_body_bytes: Largest request body accepted (413 beyond).
-        admin_token: Bearer token for ``/model/reload``; unset disables admin endpoints.
+        admin_token: Bearer token for ``/model/reload``; unset disables admin endpoints (so do
+            an empty value and ``null``/``none``/``~``, which are never used as a token).
         poll_interval_s: Poll the registry and reload when the alias moves (0: off).
         log_format: ``json`` (one JSON object per line, the default for a server), ``text``
             (for a terminal) or ``auto`` (``MLSYS_LOG_FORMAT``, else text); see ``mlsys.logs``.
@@ -48,6 +58,9 @@ class ServeSettings:
     poll_interval_s: float = 0.0
     log_format: str = "json"
     access_log: bool = True
+
+    def __post_init__(self) -> None:
+        self.admin_token = _token(self.admin_token)
 
     @classmethod
     def from_env(cls, prefix: str = "MLSYS_SERVE_") -> ServeSettings:

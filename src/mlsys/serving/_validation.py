@@ -1,21 +1,46 @@
 """Request validation built from the model's own input schema.
 
 Every record must carry every feature column (``null`` for an unknown value: the model imputes
-it), no other field, and values of the column's kind. All problems of a request are reported at
-once, each naming the record and the field, so a client can fix a payload in one round trip.
+it), no other field, and values of the column's kind. The problems of a request are reported at
+once, each naming the record and the field, so a client can fix a payload in one round trip;
+at most :data:`MAX_REPORTED_ERRORS` of them are listed, with the total count, so that a body with
+half a million unknown keys costs neither the server nor the client a 45 MB answer.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
+import sys
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 import numpy as np
 
 from mlsys.data import FeatureSchema
 
-__all__ = ["FieldError", "RecordValidator", "ValidationFailed"]
+__all__ = [
+    "LARGEST_NUMBER",
+    "MAX_REPORTED_ERRORS",
+    "FieldError",
+    "RecordValidator",
+    "ValidationFailed",
+]
+
+#: Field errors listed in one 422 answer; the answer also carries the total count.
+MAX_REPORTED_ERRORS = 20
+#: Largest magnitude of a numeric field, the largest float (the OpenAPI ``maximum``).
+LARGEST_NUMBER = sys.float_info.max
+# The same bound read as the decimal the OpenAPI document writes (1.7976931348623157e+308), for
+# integer literals, which JSON Schema validators compare with it exactly.
+_LARGEST_INTEGER = int(Decimal(repr(LARGEST_NUMBER)))
+#: Longest field name echoed back in an error (a client's key may be megabytes long).
+_MAX_NAME_CHARS = 100
+
+
+def _name(key: str) -> str:
+    return key if len(key) <= _MAX_NAME_CHARS else key[:_MAX_NAME_CHARS] + "..."
 
 
 @dataclass(frozen=True)
@@ -35,10 +60,16 @@ class FieldError:
 
 
 class ValidationFailed(Exception):  # noqa: N818 - an outcome, carried to the 422 handler
-    """A request failed validation; carries every field error."""
+    """A request failed validation.
 
-    def __init__(self, errors: list[FieldError]) -> None:
-        super().__init__(f"{len(errors)} invalid field(s)")
+    Attributes:
+        errors: The first field errors (at most :data:`MAX_REPORTED_ERRORS` from the validator).
+        total: How many problems the request has in all (``len(errors)`` or more).
+    """
+
+    def __init__(self, errors: list[FieldError], total: int | None = None) -> None:
+        self.total = len(errors) if total is None else total
+        super().__init__(f"{self.total} invalid field(s)")
         self.errors = errors
 
 
@@ -48,12 +79,13 @@ def _kind_error(kind: str, value: Any) -> str | None:
     if kind == "numeric":
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             return f"expected a number or null, got {type(value).__name__}"
-        try:
-            finite = math.isfinite(value)
-        except OverflowError:  # an integer literal too large for a float
-            finite = False
-        if not finite:
-            return "expected a finite number"
+        if isinstance(value, int):
+            # Exactly: an integer literal a little beyond the bound would round to the float.
+            out_of_range = abs(value) > _LARGEST_INTEGER
+        else:
+            out_of_range = not math.isfinite(value)
+        if out_of_range:
+            return "not a finite number; send a number, or null if unknown"
         return None
     if kind == "boolean":
         return (
@@ -77,25 +109,35 @@ class RecordValidator:
 
     def errors(self, record: Any, index: int | None) -> list[FieldError]:
         """Every problem of one record (empty when it is valid)."""
+        return self._problems(record, index, limit=None)[0]
+
+    def _problems(
+        self, record: Any, index: int | None, limit: int | None
+    ) -> tuple[list[FieldError], int]:
+        """The first ``limit`` problems of one record (all if ``None``) and how many it has."""
         if not isinstance(record, dict):
-            return [FieldError(index, "$", f"expected an object, got {type(record).__name__}")]
+            found = [FieldError(index, "$", f"expected an object, got {type(record).__name__}")]
+            return found[:limit], 1
+        # Counted, not listed: a record may carry hundreds of thousands of unknown keys.
+        present = sum(column in record for column in self.columns)
+        total = len(record) - present
+        unknown = (key for key in record if key not in self._known)
         found = [
             FieldError(
-                index, str(key), "unknown field; the model's fields are listed in the schema"
+                index, _name(str(key)), "unknown field; the model's fields are listed in the schema"
             )
-            for key in record
-            if key not in self._known
+            for key in itertools.islice(unknown, limit)
         ]
         for column in self.columns:
             if column not in record:
-                found.append(
-                    FieldError(index, column, "missing required field (send null if unknown)")
-                )
-                continue
-            message = _kind_error(self.kinds[column], record[column])
+                message: str | None = "missing required field (send null if unknown)"
+            else:
+                message = _kind_error(self.kinds[column], record[column])
             if message:
-                found.append(FieldError(index, column, message))
-        return found
+                total += 1
+                if limit is None or len(found) < limit:
+                    found.append(FieldError(index, column, message))
+        return found, total
 
     def columns_of(self, records: list[dict[str, Any]]) -> dict[str, np.ndarray[Any, Any]]:
         """Column arrays for validated records: floats (NaN for null) or objects (strings)."""
@@ -111,11 +153,19 @@ class RecordValidator:
         return out
 
     def validate(self, records: list[Any]) -> list[dict[str, Any]]:
-        """Return the records, or raise :class:`ValidationFailed` with every error."""
+        """Return the records, or raise :class:`ValidationFailed` with the first errors.
+
+        At most :data:`MAX_REPORTED_ERRORS` errors are listed; every one is counted.
+        """
         errors: list[FieldError] = []
+        total = 0
         single = len(records) == 1
         for i, record in enumerate(records):
-            errors.extend(self.errors(record, None if single else i))
-        if errors:
-            raise ValidationFailed(errors)
+            found, count = self._problems(
+                record, None if single else i, MAX_REPORTED_ERRORS - len(errors)
+            )
+            errors.extend(found)
+            total += count
+        if total:
+            raise ValidationFailed(errors, total)
         return records

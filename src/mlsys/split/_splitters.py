@@ -7,11 +7,13 @@ import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import Annotated, Any, Protocol, runtime_checkable
 
 import numpy as np
 import pandas as pd
+from pydantic import Field
 
+from mlsys._params import Seed, check_instance
 from mlsys.data import Dataset
 from mlsys.errors import ConfigError, DataError
 from mlsys.files import atomic_path
@@ -29,6 +31,11 @@ log = logging.getLogger(__name__)
 
 SPLIT_NAMES = ("train", "validation", "calibration", "test")
 IntArray = np.ndarray[Any, np.dtype[np.int64]]
+#: Validation drives early stopping and the threshold, test is the holdout: neither may be empty.
+Fraction = Annotated[float, Field(gt=0, lt=1)]
+#: The calibration split may be empty (``split.calibration=0`` with ``calibration=none``).
+CalibrationFraction = Annotated[float, Field(ge=0, lt=1)]
+Column = Annotated[str, Field(min_length=1)]
 
 
 @dataclass(frozen=True)
@@ -79,15 +86,9 @@ class Splitter(Protocol):
         ...
 
 
-def _check_fractions(validation: float, calibration: float, test: float) -> None:
-    for key, value in (("validation", validation), ("calibration", calibration), ("test", test)):
-        if not 0.0 <= value < 1.0:
-            raise ConfigError(f"split.{key}: {value} is not a fraction in [0, 1). Fix: e.g. 0.15.")
-    if validation <= 0 or test <= 0:
-        raise ConfigError(
-            "split.validation and split.test must be > 0: validation drives early stopping and "
-            "the threshold, test is the untouched holdout."
-        )
+def _check_fractions(splitter: RandomSplitter | TimeSplitter | GroupSplitter) -> None:
+    check_instance(splitter, "split")
+    validation, calibration, test = splitter.validation, splitter.calibration, splitter.test
     if validation + calibration + test >= 0.9:
         raise ConfigError(
             f"split: validation + calibration + test = {validation + calibration + test:.2f} "
@@ -120,7 +121,11 @@ class RandomSplitter:
     """
 
     def __init__(
-        self, validation: float = 0.15, calibration: float = 0.1, test: float = 0.2, seed: int = 0
+        self,
+        validation: Fraction = 0.15,
+        calibration: CalibrationFraction = 0.1,
+        test: Fraction = 0.2,
+        seed: Seed = 0,
     ) -> None:
         self.validation = validation
         self.calibration = calibration
@@ -129,7 +134,7 @@ class RandomSplitter:
 
     def split(self, dataset: Dataset) -> SplitIndices:
         """Shuffle each class separately and cut it at the configured fractions."""
-        _check_fractions(self.validation, self.calibration, self.test)
+        _check_fractions(self)
         rng = np.random.default_rng(self.seed)
         parts: dict[str, list[IntArray]] = {name: [] for name in SPLIT_NAMES}
         for label in (0, 1):
@@ -164,7 +169,11 @@ class TimeSplitter:
     """
 
     def __init__(
-        self, column: str, validation: float = 0.15, calibration: float = 0.1, test: float = 0.2
+        self,
+        column: Column,
+        validation: Fraction = 0.15,
+        calibration: CalibrationFraction = 0.1,
+        test: Fraction = 0.2,
     ) -> None:
         self.column = column
         self.validation = validation
@@ -173,7 +182,7 @@ class TimeSplitter:
 
     def split(self, dataset: Dataset) -> SplitIndices:
         """Sort by time and cut into consecutive periods."""
-        _check_fractions(self.validation, self.calibration, self.test)
+        _check_fractions(self)
         times = dataset.column(self.column, purpose="split.column")
         if not pd.api.types.is_datetime64_any_dtype(times):
             times = pd.to_datetime(times, errors="coerce")
@@ -231,11 +240,11 @@ class GroupSplitter:
 
     def __init__(
         self,
-        column: str,
-        validation: float = 0.15,
-        calibration: float = 0.1,
-        test: float = 0.2,
-        seed: int = 0,
+        column: Column,
+        validation: Fraction = 0.15,
+        calibration: CalibrationFraction = 0.1,
+        test: Fraction = 0.2,
+        seed: Seed = 0,
     ) -> None:
         self.column = column
         self.validation = validation
@@ -245,7 +254,7 @@ class GroupSplitter:
 
     def split(self, dataset: Dataset) -> SplitIndices:
         """Shuffle the groups and fill the splits group by group up to their row budgets."""
-        _check_fractions(self.validation, self.calibration, self.test)
+        _check_fractions(self)
         groups = dataset.column(self.column, purpose="split.column")
         if groups.isna().any():
             raise DataError(

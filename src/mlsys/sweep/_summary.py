@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,7 +13,7 @@ import optuna
 import pandas as pd
 from optuna.trial import TrialState
 
-from mlsys.files import write_json
+from mlsys.files import atomic_path, write_json
 
 __all__ = ["SweepSummary", "summarize"]
 
@@ -45,8 +47,30 @@ def _importances(study: optuna.Study) -> dict[str, float]:
         return {}
 
 
-def summarize(study: optuna.Study, sweep_dir: Path, directions: list[str]) -> SweepSummary:
-    """Write ``sweep_summary.json``, ``trials.csv`` into ``sweep_dir``; log the table."""
+def _newer_on_disk(path: Path, study_name: str, n_finished: int) -> bool:
+    """Whether ``path`` summarises this study with more finished trials than ``n_finished``."""
+    try:
+        existing = json.loads(path.read_text())
+        return bool(
+            existing["study_name"] == study_name
+            and existing["n_complete"] + existing["n_failed"] > n_finished
+        )
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+
+
+def summarize(
+    study: optuna.Study,
+    sweep_dir: Path,
+    directions: list[str],
+    lock: contextlib.AbstractContextManager[None] | None = None,
+) -> SweepSummary:
+    """Write ``sweep_summary.json``, ``trials.csv`` into ``sweep_dir``; log the table.
+
+    Processes of one study may share ``sweep_dir`` and end in any order, so a summary never
+    replaces one of the same study with more finished trials; ``lock`` (the study lock) makes
+    that check and the writes one step.
+    """
     from mlsys.sweep._sweeper import HOST_ATTR, PID_ATTR, RUN_DIR_ATTR
 
     trials = study.get_trials(deepcopy=False)
@@ -79,8 +103,6 @@ def summarize(study: optuna.Study, sweep_dir: Path, directions: list[str]) -> Sw
         importances=importances,
         table=table,
     )
-    sweep_dir.mkdir(parents=True, exist_ok=True)
-    table.to_csv(sweep_dir / "trials.csv", index=False)
     payload = {
         "study_name": summary.study_name,
         "directions": directions,
@@ -96,7 +118,15 @@ def summarize(study: optuna.Study, sweep_dir: Path, directions: list[str]) -> Sw
             for t in (study.best_trials if len(directions) > 1 and complete else [])
         ],
     }
-    write_json(sweep_dir / "sweep_summary.json", payload)
+    sweep_dir.mkdir(parents=True, exist_ok=True)
+    target = sweep_dir / "sweep_summary.json"
+    with lock or contextlib.nullcontext():
+        if _newer_on_disk(target, summary.study_name, summary.n_complete + summary.n_failed):
+            log.info("%s already summarises more of the study; kept", target)
+        else:
+            with atomic_path(sweep_dir / "trials.csv") as csv:
+                table.to_csv(csv, index=False)
+            write_json(target, payload)
     with pd.option_context("display.width", 200, "display.max_columns", 20):
         log.info("Sweep '%s' trials:\n%s", summary.study_name, table.drop(columns=["run_dir"]))
     log.info(

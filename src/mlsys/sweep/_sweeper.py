@@ -4,15 +4,19 @@ Hydra's Optuna sweeper runs ``n_trials`` trials per process. For a sweep shared 
 processes or machines, or restarted after a crash, mlsys needs ``n_trials`` to mean the size of
 the *study*, so this sweeper:
 
-* counts the study's finished trials (complete or failed) and the ones running elsewhere, and
-  asks only for what is left, under a lock on the study (a PostgreSQL advisory lock for
-  ``postgresql://`` storage, a file lock for SQLite), so parallel processes never overshoot;
-* on start, fails trials left RUNNING by a dead process on this host (or older than
-  ``stale_after_s`` anywhere), so a killed sweep resumes where it stopped;
+* changes trials only under a lock on the study (a PostgreSQL advisory lock for
+  ``postgresql://`` storage, a file lock for SQLite): it counts the trials that hold budget
+  (running, or finished and not interrupted) from one read of the study and asks only for what
+  is left, and it tells results under the same lock, so parallel processes never overshoot;
+* before each reservation, fails trials left RUNNING by a dead process on this host (or older
+  than ``stale_after_s`` in another process), so a killed sweep resumes where it stopped;
+* runs each trial in ``<sweep dir>/trial_<number>``: the Optuna trial number is unique in the
+  study, across processes and resumes (Hydra's ``hydra.job.num`` counts one process's jobs);
 * records failed trials as FAIL and carries on (within ``max_failure_rate``);
 * logs each trial's number, params and value as it ends, and ``done / total`` progress;
-* writes a summary (best params and value, trial table, parameter importances) and offers the
-  best trial's model to the champion gate.
+* writes a summary (best params and value, trial table, parameter importances); the process
+  that ends with the study complete offers the best trial's model to the champion gate, unless
+  the process that ran that trial is alive on this host and will offer it itself.
 """
 
 from __future__ import annotations
@@ -26,6 +30,8 @@ import os
 import socket
 import sys
 import threading
+import uuid
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -43,19 +49,26 @@ from hydra_plugins.hydra_optuna_sweeper._impl import (
 )
 from hydra_plugins.hydra_optuna_sweeper.config import OptunaSweeperConf
 from omegaconf import DictConfig
-from optuna.trial import TrialState
+from optuna.trial import FrozenTrial, TrialState
 
 from mlsys.errors import ConfigError
 
-__all__ = ["MlsysOptunaSweeper", "MlsysOptunaSweeperConf", "register"]
+__all__ = ["MlsysOptunaSweeper", "MlsysOptunaSweeperConf", "register", "trial_dir_name"]
 
 log = logging.getLogger(__name__)
 
 _FINISHED = (TrialState.COMPLETE, TrialState.FAIL, TrialState.PRUNED)
 HOST_ATTR = "mlsys.host"
 PID_ATTR = "mlsys.pid"
+#: Which sweep process reserved the trial: host, pid and a random token, because a pid is
+#: reused (a container restarted on the same host name often gets the same pid).
+PROCESS_ATTR = "mlsys.process"
 RUN_DIR_ATTR = "mlsys.run_dir"
 STALE_ATTR = "mlsys.interrupted"
+#: Study user attribute ``mlsys.ended.<process>``: that process has ended its sweep.
+ENDED_ATTR = "mlsys.ended"
+
+_Owner = Literal["this", "alive", "dead", "unknown"]
 
 
 @dataclass
@@ -65,7 +78,8 @@ class MlsysOptunaSweeperConf(OptunaSweeperConf):
     _target_: str = "mlsys.sweep._sweeper.MlsysOptunaSweeper"
     #: Offer the best trial's model to the champion gate when the sweep ends.
     offer_best: bool = True
-    #: A RUNNING trial older than this (seconds) is considered dead, on any host.
+    #: A RUNNING trial of another process older than this (seconds) is considered dead; on this
+    #: host a dead process is recognised at once.
     stale_after_s: float = 6 * 3600.0
     #: How long a process waits for the study lock (reserving trials) before it fails.
     lock_timeout_s: float = 600.0
@@ -82,7 +96,14 @@ def register() -> None:
     )
 
 
+def trial_dir_name(number: int) -> str:
+    """The run directory of Optuna trial ``number``, under the sweep directory."""
+    return f"trial_{number:04d}"
+
+
 def _pid_alive(pid: int) -> bool:
+    if pid <= 0:  # os.kill(0 or -1, 0) would probe process groups, not a process
+        return False
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -90,6 +111,31 @@ def _pid_alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
+
+
+def _owner(attrs: Mapping[str, Any], process: str) -> _Owner:
+    """Whose trial this is, seen from the sweep process ``process`` (its PROCESS_ATTR)."""
+    if attrs.get(PROCESS_ATTR) == process:
+        return "this"
+    if HOST_ATTR not in attrs:
+        # Trials are asked and tagged under the study lock: an untagged trial belongs to a
+        # process that died between the two.
+        return "dead"
+    if attrs[HOST_ATTR] != socket.gethostname():
+        return "unknown"
+    pid = int(attrs.get(PID_ATTR, 0))
+    # Our own pid under another token belonged to an earlier process, which is gone.
+    if pid == os.getpid() or not _pid_alive(pid):
+        return "dead"
+    return "alive"
+
+
+def _used(trials: Sequence[FrozenTrial]) -> int:
+    """Trials that hold or used up budget: running, or finished and not interrupted."""
+    return sum(
+        t.state == TrialState.RUNNING or (t.state in _FINISHED and not t.user_attrs.get(STALE_ATTR))
+        for t in trials
+    )
 
 
 class _StudySweeper(OptunaSweeperImpl):
@@ -102,12 +148,15 @@ class _StudySweeper(OptunaSweeperImpl):
         self.offer_best = offer_best
         self.stale_after_s = stale_after_s
         self.lock_timeout_s = lock_timeout_s
+        self.process = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
-    def _lock(self, study_name: str) -> contextlib.AbstractContextManager[None]:
+    def _lock(self) -> contextlib.AbstractContextManager[None]:
+        """The study lock: every reservation, result and end of a sweep happens under it."""
         from mlsys.registry import registry_lock
 
         if not isinstance(self.storage, str):
             return contextlib.nullcontext()
+        study_name = self.study_name or "default"
         return registry_lock(
             self.storage,
             f"optuna-{study_name}",
@@ -136,7 +185,7 @@ class _StudySweeper(OptunaSweeperImpl):
             log.info("Grid sampler: %d trials cover the grid", self.n_trials)
         directions = self._get_directions()
         # Under the lock: processes starting together would race creating the storage schema.
-        with self._lock(self.study_name or "default"):
+        with self._lock():
             study = optuna.create_study(
                 study_name=self.study_name,
                 storage=self.storage,
@@ -151,34 +200,111 @@ class _StudySweeper(OptunaSweeperImpl):
             self.n_trials,
             _finished(study),
         )
-        with self._lock(self.study_name or "default"):
-            self._fail_stale(study)
-            if self.storage is not None:
-                # With shared or persistent storage, a seeded sampler in a second process, or
-                # in a resumed one, would replay the same draws as the first. Which process asks
-                # first is not reproducible anyway, so each process draws from fresh entropy.
-                study.sampler.reseed_rng()
+        if self.storage is not None:
+            # With shared or persistent storage, a seeded sampler in a second process, or in a
+            # resumed one, would replay the same draws as the first. Which process asks first
+            # is not reproducible anyway, so each process draws from fresh entropy.
+            study.sampler.reseed_rng()
         space = (distributions, fixed_params, fixed_overrides)
-        if self.n_jobs > 1 and type(self.launcher).__name__ == "JoblibLauncher":
-            self._run_streaming(study, directions, space)
-        else:
-            self._run_batches(study, directions, space)
+        done = False
+        while not done:
+            if self.n_jobs > 1 and type(self.launcher).__name__ == "JoblibLauncher":
+                self._run_streaming(study, directions, space)
+            else:
+                self._run_batches(study, directions, space)
+            done, best = self._end(study, directions)
         # Another process may still be finishing its last trials; summarise what is there.
         from mlsys.sweep._summary import summarize
 
-        summary = summarize(study, Path(self.config.hydra.sweep.dir), directions)
-        if self.offer_best and len(directions) == 1 and summary.best_run_dir is not None:
-            self._offer(summary.best_run_dir, summary.best_host, summary.best_pid)
+        summarize(study, Path(self.config.hydra.sweep.dir), directions, self._lock())
+        if best is not None:
+            self._offer(best)
 
     def _ask(self, study: optuna.Study, size: int) -> list[optuna.Trial]:
-        """Up to ``size`` new trials, never past the study's budget (under the study lock)."""
-        with self._lock(self.study_name or "default"):
-            left = self.n_trials - _finished(study) - _count(study, (TrialState.RUNNING,))
-            trials = [study.ask() for _ in range(min(size, left))]
+        """Reserve up to ``size`` new trials, never past the study's budget.
+
+        Counting and asking happen under the study lock, and the count comes from one read of
+        the study: counting finished trials, then running ones, in two reads would miss a trial
+        told COMPLETE in between and ask for one trial too many.
+        """
+        assert self.config is not None
+        sweep_dir = Path(str(self.config.hydra.sweep.dir)).absolute()
+        with self._lock():
+            self._fail_stale(study)
+            left = self.n_trials - _used(study.get_trials(deepcopy=False))
+            trials = [study.ask() for _ in range(max(0, min(size, left)))]
             for trial in trials:
                 trial.set_user_attr(HOST_ATTR, socket.gethostname())
                 trial.set_user_attr(PID_ATTR, os.getpid())
+                trial.set_user_attr(PROCESS_ATTR, self.process)
+                trial.set_user_attr(RUN_DIR_ATTR, str(sweep_dir / trial_dir_name(trial.number)))
             return trials
+
+    def _configure_trials(
+        self,
+        trials: list[optuna.Trial],
+        search_space_distributions: dict[str, Any],
+        fixed_params: dict[str, Any],
+        fixed_overrides: list[str],
+    ) -> Sequence[Sequence[str]]:
+        """Hydra's overrides for each trial, plus its run directory named by trial number."""
+        overrides = super()._configure_trials(
+            trials, search_space_distributions, fixed_params, fixed_overrides
+        )
+        return [
+            (*trial_overrides, f"hydra.sweep.subdir={trial_dir_name(trial.number)}")
+            for trial_overrides, trial in zip(overrides, trials, strict=True)
+        ]
+
+    def _end(self, study: optuna.Study, directions: list[str]) -> tuple[bool, FrozenTrial | None]:
+        """Whether this process is done, and the best trial if this process offers it.
+
+        Trials freed by a process that died since this one's last reservation mean it is not
+        done: it runs them. Otherwise it records that it has ended. The process that finds the
+        study complete (nothing running) offers the best trial, unless the process that ran
+        that trial is alive on this host and has not ended: that one will find the study
+        complete when it ends, and offer it. Deciding and recording happen under the study
+        lock, so of two processes ending together the later one sees the earlier one's record
+        and the best trial is never left unoffered. An offer made twice registers nothing
+        twice (``ChampionGate.offer``) and the gate refuses a model that does not win.
+        """
+        with self._lock():
+            self._fail_stale(study)
+            trials = study.get_trials(deepcopy=False)
+            if _used(trials) < self.n_trials:
+                return False, None
+            ended = set(study.user_attrs)
+            study.set_user_attr(
+                f"{ENDED_ATTR}.{self.process}", datetime.now(UTC).isoformat(timespec="seconds")
+            )
+        running = [t.number for t in trials if t.state == TrialState.RUNNING]
+        if running:
+            log.info(
+                "Trials %s are still running in other processes; the process that ends last "
+                "offers the best trial.",
+                running,
+            )
+            return True, None
+        if not self.offer_best or len(directions) != 1:
+            return True, None
+        complete = [t for t in trials if t.state == TrialState.COMPLETE]
+        if not complete:
+            return True, None
+        best = study.best_trial
+        owner = best.user_attrs.get(PROCESS_ATTR)
+        if (
+            _owner(best.user_attrs, self.process) == "alive"
+            and owner is not None
+            and f"{ENDED_ATTR}.{owner}" not in ended
+        ):
+            log.info(
+                "Best trial %d ran in process %s, which is still running; it offers the trial "
+                "when it ends.",
+                best.number,
+                best.user_attrs.get(PID_ATTR),
+            )
+            return True, None
+        return True, best
 
     def _check_failures(self, failures: int, done: int) -> None:
         if done and failures / done > self.max_failure_rate:
@@ -239,44 +365,43 @@ class _StudySweeper(OptunaSweeperImpl):
             for future in futures:
                 future.result()
 
-    def _fail_stale(self, study: optuna.Study) -> None:
+    def _fail_stale(self, study: optuna.Study) -> int:
+        """Mark RUNNING trials of dead processes FAIL and interrupted (call under the lock)."""
         now = datetime.now(UTC)
-        host = socket.gethostname()
+        marked = 0
         for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-            attrs = trial.user_attrs
+            owner = _owner(trial.user_attrs, self.process)
             started = trial.datetime_start
             age = (now - started.astimezone(UTC)).total_seconds() if started else 0.0
-            dead_here = attrs.get(HOST_ATTR) == host and not _pid_alive(
-                int(attrs.get(PID_ATTR, -1))
+            if owner == "this" or (owner != "dead" and age <= self.stale_after_s):
+                continue
+            # Marked, so the budget does not count it: it was interrupted, not a failure.
+            study._storage.set_trial_user_attr(trial._trial_id, STALE_ATTR, True)
+            study._storage.set_trial_state_values(trial._trial_id, TrialState.FAIL)
+            marked += 1
+            log.warning(
+                "Trial %d was left RUNNING by a process that is gone (%s, pid %s); marked FAIL "
+                "so the study can finish its budget.",
+                trial.number,
+                trial.user_attrs.get(HOST_ATTR, "unknown host"),
+                trial.user_attrs.get(PID_ATTR, "unknown"),
             )
-            # Trials are asked and tagged under the study lock, which we hold now: an untagged
-            # RUNNING trial belongs to a process that died between the two.
-            orphan = HOST_ATTR not in attrs
-            if dead_here or orphan or age > self.stale_after_s:
-                # Marked, so the budget does not count it: it was interrupted, not a failure.
-                study._storage.set_trial_user_attr(trial._trial_id, STALE_ATTR, True)
-                study._storage.set_trial_state_values(trial._trial_id, TrialState.FAIL)
-                log.warning(
-                    "Trial %d was left RUNNING by a process that is gone; marked FAIL so the "
-                    "study can finish its budget.",
-                    trial.number,
-                )
+        return marked
 
-    @staticmethod
-    def _tell(study: optuna.Study, trial: optuna.Trial, ret: Any, n_objectives: int) -> int:
-        run_dir = ret.hydra_cfg.hydra.runtime.output_dir if ret.hydra_cfg is not None else None
-        if run_dir:
-            trial.set_user_attr(RUN_DIR_ATTR, str(run_dir))
+    def _tell(self, study: optuna.Study, trial: optuna.Trial, ret: Any, n_objectives: int) -> int:
+        """Record a trial's result (under the study lock); 1 if it failed, else 0."""
         try:
             value = ret.return_value
             values = [float(v) for v in value] if n_objectives > 1 else [float(value)]
             if len(values) != n_objectives:
                 raise ValueError(f"expected {n_objectives} objective values, got {len(values)}")
         except Exception as exc:
-            _tell(study, trial, state=TrialState.FAIL)
+            with self._lock():
+                _tell(study, trial, state=TrialState.FAIL)
             log.warning("Trial %d FAILED (%s): %s", trial.number, type(exc).__name__, exc)
             return 1
-        _tell(study, trial, values=values)
+        with self._lock():
+            _tell(study, trial, values=values)
         log.info(
             "Trial %d finished: value %s, params %s",
             trial.number,
@@ -299,10 +424,16 @@ class _StudySweeper(OptunaSweeperImpl):
             best,
         )
 
-    def _offer(self, run_dir: Path, host: str | None, pid: int | None) -> None:
-        if (host, pid) != (socket.gethostname(), os.getpid()) or not run_dir.is_dir():
-            log.info(
-                "Best trial ran in another process (%s, pid %s); that one offers it.", host, pid
+    def _offer(self, best: FrozenTrial) -> None:
+        run_dir = Path(best.user_attrs.get(RUN_DIR_ATTR, ""))
+        if RUN_DIR_ATTR not in best.user_attrs or not run_dir.is_dir():
+            log.warning(
+                "Best trial %d ran on %s; its run directory %s is not on this machine. Offer it "
+                "from there: ml-register offer %s",
+                best.number,
+                best.user_attrs.get(HOST_ATTR, "an unknown host"),
+                run_dir,
+                run_dir,
             )
             return
         from mlsys.registry import offer_run
@@ -319,7 +450,9 @@ class _StudySweeper(OptunaSweeperImpl):
 
 def _tell(study: optuna.Study, trial: optuna.Trial, **kwargs: Any) -> None:
     try:
-        study.tell(trial, **kwargs)
+        # A trial of a process presumed dead (stale_after_s) may already be marked FAIL:
+        # Optuna then logs a warning and keeps the mark.
+        study.tell(trial, skip_if_finished=True, **kwargs)
     except RuntimeError as exc:
         # The grid sampler calls study.stop() once the grid is covered, which Optuna only
         # allows inside optimize(); the trial itself was recorded before that.

@@ -25,7 +25,9 @@ import warnings
 from collections.abc import Iterator
 from importlib import metadata as importlib_metadata
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
+
+from pydantic import Field
 
 from mlsys._paths import project_root
 from mlsys.errors import TrackingError
@@ -247,7 +249,7 @@ class MlflowTracker:
     def __init__(
         self,
         uri: str | None = None,
-        experiment: str = "conversion",
+        experiment: Annotated[str, Field(min_length=1)] = "conversion",
         artifact_location: str | None = None,
         required: bool = True,
         log_model: bool = True,

@@ -383,3 +383,173 @@ def test_frame_source_digest_tracks_content() -> None:
 
     assert FrameSource(frame.copy(), target="y").load().sha256 == first
     assert FrameSource(changed, target="y").load().sha256 != first
+
+
+# --- bad input that used to be accepted silently ------------------------------------------
+
+
+def _numbers_with(stray: dict[int, str], rows: int = 200) -> str:
+    """A CSV of ``rows`` rows whose column ``x`` is a number except at the rows in ``stray``."""
+    lines = ["x,y"]
+    for i in range(rows):
+        lines.append(f"{stray.get(i, i * 1.5)},{i % 2}")
+    return "\n".join(lines) + "\n"
+
+
+@pytest.mark.parametrize(
+    ("header", "fragment"),
+    [
+        pytest.param("a,b,a,y", "'a' in columns [1, 3]", id="twice"),
+        pytest.param("a,a,a,y", "'a' in columns [1, 2, 3]", id="three-times"),
+    ],
+)
+def test_repeated_column_names_are_refused(tmp_path: Path, header: str, fragment: str) -> None:
+    # pandas would read the second 'a' as 'a.1' and train on both.
+    path = _write(tmp_path, f"{header}\n1,2,3,1\n4,5,6,0\n")
+
+    with pytest.raises(SchemaError, match=r"data\.path: .* has repeated column names") as info:
+        _load(path)
+
+    assert fragment in str(info.value)
+    assert "Fix: rename them in the header line" in str(info.value)
+
+
+def test_a_frame_with_repeated_column_names_is_refused() -> None:
+    frame = pd.DataFrame([[1, 2, 1], [3, 4, 0]], columns=["a", "a", "y"])
+
+    with pytest.raises(SchemaError, match=r"'a' in columns \[1, 2\]"):
+        FrameSource(frame, target="y").load()
+
+
+@pytest.mark.parametrize(
+    ("text", "columns"),
+    [
+        pytest.param(",x,y\n0,1,1\n1,2,0\n", "[1]", id="saved-index"),
+        pytest.param("x,y,\n1,1,\n2,0,\n", "[3]", id="trailing-separator"),
+        pytest.param("x, ,y\n1,2,1\n2,3,0\n", "[2]", id="blank"),
+    ],
+)
+def test_a_column_without_a_name_is_refused_with_its_position(
+    tmp_path: Path, text: str, columns: str
+) -> None:
+    path = _write(tmp_path, text)
+
+    with pytest.raises(SchemaError, match=r"data\.path: column\(s\) ") as info:
+        _load(path)
+
+    assert f"column(s) {columns} of '{path}' have no name" in str(info.value)
+    assert "Fix: name them" in str(info.value)
+
+
+def test_a_few_non_numbers_in_a_numeric_column_warn_with_counts_values_and_fix(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = _write(tmp_path, _numbers_with({3: "?", 50: "?", 70: "unknown"}))
+
+    with caplog.at_level(logging.WARNING, logger="mlsys.data"):
+        dataset = _load(path)
+
+    assert dataset.schema.to_dict() == {"x": "categorical"}  # as read, and said so
+    (warning,) = dataset.warnings
+    assert "column 'x' holds numbers except for 3 of 200 values" in warning
+    assert "'?' (2 rows), 'unknown' (1 row)" in warning
+    assert (
+        "Fix: if it is a number, pass \"data.numeric=['x']\" \"data.na_values=['?','unknown']\""
+        in (warning)
+    )
+    assert warning in caplog.text
+    # ... and the fix it names works.
+    fixed = _load(path, numeric=["x"], na_values=["?", "unknown"])
+    assert fixed.schema.to_dict() == {"x": "numeric"}
+    assert fixed.warnings == ()
+
+
+def test_a_text_column_with_some_numbers_is_categorical_without_a_warning(tmp_path: Path) -> None:
+    # 10% text: a column of codes and words, not a numeric one with stray markers.
+    path = _write(tmp_path, _numbers_with({i: f"code{i}" for i in range(0, 200, 10)}))
+
+    dataset = _load(path)
+
+    assert dataset.schema.to_dict() == {"x": "categorical"}
+    assert dataset.warnings == ()
+
+
+def test_a_forced_numeric_column_suggests_the_na_values_override(tmp_path: Path) -> None:
+    path = _write(tmp_path, "x,y\n1,1\nn/a?,0\n3,0\n")
+
+    with pytest.raises(SchemaError, match=r"data\.numeric: column 'x'") as info:
+        _load(path, numeric=["x"])
+
+    assert "\"data.na_values=['n/a?']\"" in str(info.value)
+
+
+def test_an_empty_column_is_left_out_of_the_features_with_a_warning(tmp_path: Path) -> None:
+    path = _write(tmp_path, "x,notes,z,y\n1,,a,1\n2,,b,0\n3,,c,0\n4,,,1\n")
+
+    dataset = _load(path)
+
+    assert dataset.schema.columns == ("x", "z")
+    assert "notes" not in dataset.frame.columns
+    (warning,) = dataset.warnings
+    assert "column(s) ['notes']" in warning
+    assert "empty on all 4 labelled rows" in warning
+    assert "\"data.drop_columns=['notes']\" to drop them" in warning
+    assert _load(path, drop_columns=["notes"]).warnings == ()
+
+
+def test_a_column_empty_only_on_unlabelled_rows_is_kept(tmp_path: Path) -> None:
+    path = _write(tmp_path, "x,z,y\n1,,1\n2,,0\n3,,0\n4,7,\n")
+
+    dataset = _load(path)
+
+    assert dataset.schema.columns == ("x",)  # z has a value on the unlabelled row only
+    assert any("column(s) ['z']" in w for w in dataset.warnings)
+
+
+def test_repeated_and_blank_ids_warn_with_counts(tmp_path: Path) -> None:
+    path = _write(tmp_path, "id,x,y\na,1,1\na,2,0\nb,3,0\nb,4,1\nb,5,1\n,6,0\nc,7,1\n")
+
+    dataset = _load(path, id_column="id")
+
+    blank, repeated = dataset.warnings
+    assert "1 of 7 rows" in blank
+    assert "have no 'id'" in blank
+    assert "'id' in" in repeated
+    assert "repeats 2 ids on 5 rows (e.g. b (3 rows), a (2 rows))" in repeated
+    assert "split=group split.column=id" in repeated
+    assert len(dataset) == 7  # warned, not dropped
+
+
+def test_unique_ids_do_not_warn(mixed_csv: Path) -> None:
+    assert _load(mixed_csv, id_column="id", date_columns=["when"]).warnings == ()
+
+
+@pytest.mark.parametrize("spelling", ["inf", "-inf", "Infinity", "-Infinity", "INF", "1e999"])
+def test_an_infinite_number_is_refused_naming_the_column_count_and_fix(
+    tmp_path: Path, spelling: str
+) -> None:
+    path = _write(tmp_path, f"x,y\n1,1\n{spelling},0\n3,0\n{spelling},1\n")
+
+    with pytest.raises(SchemaError, match="column 'x' has 2 value") as info:
+        _load(path)
+
+    assert "not a finite number" in str(info.value)
+    assert "Fix: read them as missing with \"data.na_values=['inf','-inf']\"" in str(info.value)
+    # The fix works for every spelling pandas reads as an infinity.
+    dataset = _load(path, na_values=["inf", "-inf"])
+    np.testing.assert_array_equal(dataset.frame["x"], [1.0, np.nan, 3.0, np.nan])
+
+
+def test_an_infinity_in_a_frame_is_refused_too() -> None:
+    frame = pd.DataFrame({"x": [1.0, np.inf, 3.0, 4.0], "y": [0, 1, 0, 1]})
+
+    with pytest.raises(SchemaError, match="not a finite number"):
+        FrameSource(frame, target="y").load()
+
+
+def test_every_warning_of_loading_is_kept_on_the_data_set(tmp_path: Path) -> None:
+    path = _write(tmp_path, "x,amount,y\n1,5.0,1\n2,,\n3,,0\n4,7.5,1\n")
+
+    dataset = _load(path, leaky_columns=["amount"])
+
+    assert [w.split(":")[0] for w in dataset.warnings] == ["data.target", "LEAKAGE"]

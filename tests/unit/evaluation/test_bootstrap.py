@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import numpy as np
@@ -135,14 +134,14 @@ def test_bad_settings_are_config_errors(kwargs: dict[str, Any], message: str) ->
         bootstrap_intervals([0, 1], [0.2, 0.8], **kwargs)
 
 
-def test_a_thousand_resamples_of_ten_thousand_rows_are_vectorised() -> None:
+def test_a_thousand_resamples_of_ten_thousand_rows_are_all_used() -> None:
+    # How fast is benchmarks/bootstrap.py's question (about 0.2 s of CPU); a test asserts no time.
     y, p = _scored(10_000, seed=2)
-    bootstrap_intervals(y[:100], p[:100], resamples=10)  # warm up imports
 
-    start = time.process_time()
     intervals = bootstrap_intervals(y, p, resamples=1000, seed=0)
-    seconds = time.process_time() - start
 
-    # About 0.2 s of CPU; a loop over scikit-learn calls takes 10 s or more.
-    assert seconds < 2.0
-    assert intervals["roc_auc"].used == 1000
+    for interval in intervals.values():
+        assert interval.used == 1000
+        assert interval.low is not None
+        assert interval.high is not None
+        assert interval.low < interval.estimate < interval.high

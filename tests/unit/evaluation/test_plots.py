@@ -1,4 +1,4 @@
-"""Plots: valid PNG files of the requested size, and the tables behind them by hand."""
+"""Plots: valid PNG files of the requested size that show the numbers they are given."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import pytest
 from hypothesis import given, settings
+from sklearn import metrics as skm
 
 from mlsys.errors import DataError
 from mlsys.evaluation import (
@@ -36,20 +37,37 @@ pytestmark = pytest.mark.unit
 RNG = np.random.default_rng(7)
 Y = (RNG.random(300) < 0.2).astype(np.int64)
 P = np.clip(RNG.normal(0.25 + 0.3 * Y, 0.15), 0, 1)
+M = binary_metrics(Y, P, 0.4)
+FPR, TPR, _ = skm.roc_curve(Y, P)
+PRECISION, RECALL, _ = skm.precision_recall_curve(Y, P)
 
 
 Drawer = Callable[[Path, tuple[float, float], int], Path]
 DRAWERS: dict[str, Drawer] = {
-    "roc": lambda f, s, d: plot_roc(Y, P, f, size=s, dpi=d),
-    "precision_recall": lambda f, s, d: plot_precision_recall(Y, P, f, size=s, dpi=d),
-    "calibration": lambda f, s, d: plot_calibration(Y, P, f, bins=8, size=s, dpi=d),
-    "gains_lift": lambda f, s, d: plot_gains_lift(Y, P, f, size=s, dpi=d),
+    "roc": lambda f, s, d: plot_roc(FPR, TPR, f, auc=M["roc_auc"], size=s, dpi=d),
+    "precision_recall": lambda f, s, d: plot_precision_recall(
+        PRECISION,
+        RECALL,
+        f,
+        average_precision=M["pr_auc"],
+        base_rate=M["positive_rate"],
+        size=s,
+        dpi=d,
+    ),
+    "calibration": lambda f, s, d: plot_calibration(
+        calibration_table(Y, P, 8), f, ece=M["ece"], bins=8, size=s, dpi=d
+    ),
+    "gains_lift": lambda f, s, d: plot_gains_lift(
+        threshold_table(Y, P), gains_table(Y, P), f, size=s, dpi=d
+    ),
     "score_distribution": lambda f, s, d: plot_score_distribution(
         Y, P, f, threshold=0.4, size=s, dpi=d
     ),
-    "threshold_analysis": lambda f, s, d: plot_threshold_analysis(Y, P, 0.4, f, size=s, dpi=d),
+    "threshold_analysis": lambda f, s, d: plot_threshold_analysis(
+        threshold_table(Y, P), 0.4, f, size=s, dpi=d
+    ),
     "confusion_matrix": lambda f, s, d: plot_confusion_matrix(
-        binary_metrics(Y, P, 0.4)["confusion_matrix"], f, threshold=0.4, size=s, dpi=d
+        M["confusion_matrix"], f, threshold=0.4, size=s, dpi=d
     ),
 }
 
@@ -67,8 +85,8 @@ def test_plot_writes_a_png_of_the_requested_size(name: str, tmp_path: Path) -> N
 
 
 def test_size_and_dpi_scale_the_image(tmp_path: Path) -> None:
-    small = plot_roc(Y, P, tmp_path / "small.png", size=(2.0, 1.5), dpi=50)
-    large = plot_roc(Y, P, tmp_path / "large.png", size=(4.0, 3.0), dpi=100)
+    small = plot_roc(FPR, TPR, tmp_path / "small.png", auc=0.5, size=(2.0, 1.5), dpi=50)
+    large = plot_roc(FPR, TPR, tmp_path / "large.png", auc=0.5, size=(4.0, 3.0), dpi=100)
 
     assert png_size(small) == (100, 75)
     assert png_size(large) == (400, 300)
@@ -76,14 +94,14 @@ def test_size_and_dpi_scale_the_image(tmp_path: Path) -> None:
 
 
 def test_plot_creates_missing_folders(tmp_path: Path) -> None:
-    path = plot_calibration(Y, P, tmp_path / "a" / "b" / "cal.png", size=(2, 2), dpi=30)
+    path = DRAWERS["calibration"](tmp_path / "a" / "b" / "cal.png", (2, 2), 30)
 
     assert png_size(path) == (60, 60)
 
 
 def test_same_data_gives_the_same_bytes(tmp_path: Path) -> None:
-    first = plot_gains_lift(Y, P, tmp_path / "a.png", size=(3, 2), dpi=40)
-    second = plot_gains_lift(Y, P, tmp_path / "b.png", size=(3, 2), dpi=40)
+    first = DRAWERS["gains_lift"](tmp_path / "a.png", (3, 2), 40)
+    second = DRAWERS["gains_lift"](tmp_path / "b.png", (3, 2), 40)
 
     assert first.read_bytes() == second.read_bytes()
 
@@ -98,15 +116,39 @@ def test_feature_importance_plot(tmp_path: Path) -> None:
         plot_feature_importance({}, tmp_path / "empty.png")
 
 
-@pytest.mark.parametrize("label", [0, 1])
-@pytest.mark.parametrize("name", ["roc", "precision_recall"])
-def test_curves_needing_both_classes_refuse_one_class(
-    name: str, label: int, tmp_path: Path
+def test_titles_and_legends_show_the_numbers_they_are_given(
+    drawn_text: list[str], tmp_path: Path
 ) -> None:
-    draw = plot_roc if name == "roc" else plot_precision_recall
+    # Numbers no curve of Y, P has: a plot that computed its own would show other ones.
+    plot_roc(FPR, TPR, tmp_path / "r.png", auc=0.1234)
+    plot_precision_recall(
+        PRECISION, RECALL, tmp_path / "p.png", average_precision=0.5678, base_rate=0.25
+    )
+    plot_calibration(calibration_table(Y, P), tmp_path / "c.png", ece=0.0909)
 
-    with pytest.raises(DataError, match="single class"):
-        draw(np.full(5, label), np.linspace(0, 1, 5), tmp_path / "x.png")
+    assert "model, AUC 0.123" in drawn_text
+    assert "model, AP 0.568" in drawn_text
+    assert "Calibration: ECE 0.0909 over 10 bins" in drawn_text
+
+
+@pytest.mark.parametrize(
+    ("draw", "message"),
+    [
+        (lambda f: plot_roc(FPR, TPR, f, auc=None), "ROC curve: ROC-AUC is undefined"),
+        (
+            lambda f: plot_precision_recall(
+                PRECISION, RECALL, f, average_precision=None, base_rate=0.0
+            ),
+            "precision-recall curve: average precision is undefined",
+        ),
+        (lambda f: plot_calibration([], f, ece=None), "calibration plot: ECE"),
+    ],
+)
+def test_an_undefined_metric_is_a_data_error_and_no_png(
+    draw: Callable[[Path], Path], message: str, tmp_path: Path
+) -> None:
+    with pytest.raises(DataError, match=message):
+        draw(tmp_path / "x.png")
 
     assert not (tmp_path / "x.png").exists()
 
@@ -122,17 +164,21 @@ def test_plots_without_converters_refuse_and_availability_says_why(tmp_path: Pat
         "confusion_matrix",
     ]
     assert "single class (0 of 6 rows positive)" in str(available["gains_lift"])
+    table = threshold_table(y, p)
     with pytest.raises(DataError, match="no converters"):
-        plot_gains_lift(y, p, tmp_path / "g.png")
+        plot_gains_lift(table, gains_table(y, p), tmp_path / "g.png")
     with pytest.raises(DataError, match="no converters"):
-        plot_threshold_analysis(y, p, 0.5, tmp_path / "t.png")
+        plot_threshold_analysis(table, 0.5, tmp_path / "t.png")
     # What can be drawn on one class still is.
-    assert png_size(plot_calibration(y, p, tmp_path / "c.png", size=(2, 2), dpi=30)) == (60, 60)
+    calibration = plot_calibration(
+        calibration_table(y, p), tmp_path / "c.png", ece=0.1, size=(2, 2), dpi=30
+    )
+    assert png_size(calibration) == (60, 60)
 
 
 def test_mismatched_lengths_and_bad_counts_are_data_errors(tmp_path: Path) -> None:
-    with pytest.raises(DataError, match="3 labels but 2 probabilities"):
-        plot_roc([0, 1, 0], [0.2, 0.5], tmp_path / "x.png")
+    with pytest.raises(DataError, match="3 labels and 2 probabilities"):
+        plot_score_distribution([0, 1, 0], [0.2, 0.5], tmp_path / "x.png")
     with pytest.raises(DataError, match=r"counts \['tp'\] missing"):
         plot_confusion_matrix({"tn": 1, "fp": 2, "fn": 3}, tmp_path / "x.png")
 
@@ -191,28 +237,3 @@ def test_threshold_table_matches_brute_force(
         assert table["recall"][i] == pytest.approx(tp / y.sum())
         assert table["f1"][i] == pytest.approx(2 * tp / (called + y.sum()))
         assert table["called"][i] == pytest.approx(called / len(y))
-
-
-@settings(FAST)
-@given(labelled_scores())
-def test_curves_match_scikit_learn(data: tuple[np.ndarray, np.ndarray]) -> None:
-    """The plots compute their curves with numpy (the plot worker never imports scikit-learn)."""
-    from sklearn import metrics as skm
-
-    from mlsys.evaluation._plots import _precision_recall_points, _roc_points
-
-    y, p = data
-    if not 0 < y.sum() < len(y):
-        return
-    p = np.round(p, 2)  # ties
-    fpr, tpr = _roc_points(y, p)
-    sk_fpr, sk_tpr, _ = skm.roc_curve(y, p, drop_intermediate=False)
-    np.testing.assert_allclose(fpr, sk_fpr, atol=1e-12)
-    np.testing.assert_allclose(tpr, sk_tpr, atol=1e-12)
-    assert np.trapezoid(tpr, fpr) == pytest.approx(skm.roc_auc_score(y, p), abs=1e-12)
-    precision, recall = _precision_recall_points(y, p)
-    sk_precision, sk_recall, _ = skm.precision_recall_curve(y, p, drop_intermediate=False)
-    np.testing.assert_allclose(precision, sk_precision, atol=1e-12)
-    np.testing.assert_allclose(recall, sk_recall, atol=1e-12)
-    ap = -np.sum(np.diff(recall) * precision[:-1])
-    assert ap == pytest.approx(skm.average_precision_score(y, p), abs=1e-12)

@@ -90,6 +90,48 @@ def test_full_report_writes_every_file_and_section(tmp_path: Path) -> None:
     _self_contained(page)
 
 
+def test_plots_show_the_numbers_of_metrics_json(drawn_text: list[str], tmp_path: Path) -> None:
+    y, p = _scored()
+
+    report = write_evaluation_report(
+        y, p, 0.35, tmp_path, options=ReportOptions(bootstrap=50, importance=False, dpi=30)
+    )
+
+    metrics = _strict_json(report.metrics_json)
+    ci = metrics["confidence_intervals"]
+    auc, ap = ci["roc_auc"], ci["pr_auc"]
+    assert (
+        f"model, AUC {metrics['roc_auc']:.3f} [{auc['low']:.3f}, {auc['high']:.3f}]" in drawn_text
+    )
+    assert f"model, AP {metrics['pr_auc']:.3f} [{ap['low']:.3f}, {ap['high']:.3f}]" in drawn_text
+    assert f"base rate {metrics['positive_rate']:.3f}" in drawn_text
+    assert f"Calibration: ECE {metrics['ece']:.4f} over 10 bins" in drawn_text
+    assert f"Confusion matrix at {metrics['threshold']:.3f}" in drawn_text
+
+
+def test_hostile_values_are_escaped_in_the_page(tmp_path: Path) -> None:
+    y, p = _scored(200)
+    hostile = '<script>alert("x")</script>'
+    frame = pd.DataFrame({"region": np.where(np.arange(200) % 2 == 0, hostile, "EU")})
+
+    report = write_evaluation_report(
+        y,
+        p,
+        0.35,
+        tmp_path,
+        frame=frame,
+        metadata={"name": "<b>model</b>", "note": "a & b"},
+        options=ReportOptions(plots=False, importance=False, bootstrap=0, segment_column="region"),
+    )
+
+    page = report.html.read_text()
+    _self_contained(page)  # no <script anywhere
+    assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in page
+    assert "&lt;b&gt;model&lt;/b&gt;" in page
+    assert "<b>model</b>" not in page
+    assert "a &amp; b" in page
+
+
 def test_one_class_input_gives_a_report_that_says_what_is_undefined(tmp_path: Path) -> None:
     y = np.zeros(60, dtype=np.int64)
     p = np.linspace(0.01, 0.6, 60)
@@ -204,10 +246,12 @@ def test_segment_column_needs_the_rows_and_must_exist(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("field", "value", "message"),
     [
-        ("bootstrap", -1, r"evaluation.report.bootstrap: got -1, expected >= 0"),
-        ("max_segments", 0, r"evaluation.report.max_segments: got 0, expected >= 1"),
-        ("confidence", 1.5, r"evaluation.report.confidence: got 1.5"),
-        ("dpi", 5, r"evaluation.report.dpi: got 5, expected >= 20. Fix: .*dpi=80"),
+        ("bootstrap", -1, r"evaluation\.report\.bootstrap: got -1 \(int\), expected int >= 0"),
+        ("max_segments", 0, r"evaluation\.report\.max_segments: got 0 \(int\), expected int >= 1"),
+        ("confidence", 1.5, r"evaluation\.report\.confidence: got 1\.5 \(float\)"),
+        ("dpi", 5, r"evaluation\.report\.dpi: got 5 \(int\), expected int >= 20\. Fix: .*dpi=<int"),
+        ("seed", -1, r"evaluation\.report\.seed: got -1 \(int\)"),
+        ("plots", "no", r"evaluation\.report\.plots: got 'no' \(str\), expected true or false"),
     ],
 )
 def test_report_options_reject_bad_values_naming_the_key(

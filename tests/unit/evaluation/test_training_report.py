@@ -74,6 +74,28 @@ def test_training_writes_the_test_report_before_tracking(
     assert "report" in result.metadata["stage_seconds"]
 
 
+def test_two_runs_of_one_config_write_byte_identical_metrics_and_report_files(
+    small_leads_csv: Path, tmp_path: Path
+) -> None:
+    overrides = _overrides(
+        small_leads_csv, "evaluation.report.dpi=30", "evaluation.report.segment_column=region"
+    )
+    for run in ("a", "b"):
+        build_pipeline(compose_config(overrides), output_dir=tmp_path / run).run()
+
+    report = tmp_path / "a" / "report"
+    compared = ["metrics.json", "validation_metrics.json"] + [
+        f"report/{p.name}"
+        for p in report.iterdir()
+        if p.name != "report.html"  # has a clock
+    ]
+    assert {"report/metrics.json", "report/feature_importance.json", "report/roc.png"} <= set(
+        compared
+    )
+    for name in compared:
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
+
+
 def test_report_can_be_turned_off(small_leads_csv: Path, tmp_path: Path) -> None:
     cfg = compose_config(_overrides(small_leads_csv, "evaluation.report.enabled=false"))
 

@@ -86,7 +86,7 @@ def test_class_weight_uses_an_explicit_weight(native: Rows) -> None:
 
 
 def test_class_weight_rejects_non_positive_weight(native: Rows) -> None:
-    with pytest.raises(ConfigError, match=r"imbalance\.positive_weight: 0\.0 must be > 0"):
+    with pytest.raises(ConfigError, match=r"imbalance\.positive_weight: got 0\.0 \(float\)"):
         ClassWeight(positive_weight=0.0).rebalance(*native)
 
 

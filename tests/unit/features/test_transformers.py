@@ -14,7 +14,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from mlsys.data import Dataset
-from mlsys.errors import SchemaError
+from mlsys.errors import ConfigError, SchemaError
 from mlsys.features import (
     MISSING,
     OTHER,
@@ -324,5 +324,7 @@ def test_native_categories_are_identical_across_splits(
 
 
 def test_native_rejects_a_cap_without_room_for_other_and_missing() -> None:
-    with pytest.raises(SchemaError, match="max_categories must be >= 3"):
+    with pytest.raises(
+        ConfigError, match=r"features\.max_categories: got 2 \(int\), expected int >= 3"
+    ):
         NativeFeatures(max_categories=2).fit(pd.DataFrame({"x": [1.0]}))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from dataclasses import replace
 from pathlib import Path
@@ -22,6 +23,8 @@ from mlsys.split import RandomSplitter, TimeSplitter
 from mlsys.tracking import RunRecord
 
 pytestmark = pytest.mark.unit
+
+_RUN_IDS = (f"run-{i}" for i in itertools.count())
 
 
 @pytest.fixture(scope="module")
@@ -49,11 +52,12 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[TrainingResult, D
 
 
 def _candidate(result: TrainingResult, dataset: Dataset, **changes: Any) -> Candidate:
+    """A candidate of the trained model, as if from a run of its own (a new run id)."""
     splitter = TimeSplitter(column="created_at")
     splits = splitter.split(dataset)
     trained_until, holdout_from = splitter.period(dataset, splits)
     candidate = Candidate(
-        run_id="run",
+        run_id=next(_RUN_IDS),
         bundle_path=result.artifacts["model"],
         bundle=result.bundle,
         holdout_features=dataset.features.iloc[splits.test].reset_index(drop=True),
@@ -396,3 +400,27 @@ def test_a_model_trained_on_noise_is_not_promoted_as_the_first_model(tmp_path: P
     assert "validation roc_auc 0.5000 is no better than chance" in result.gate.reason
     assert registry.get_alias(CHAMPION) is None
     assert json.loads((tmp_path / "gate.json").read_text())["promoted"] is False
+
+
+def test_a_run_offered_again_is_not_registered_again(
+    trained: tuple[TrainingResult, Dataset],
+) -> None:
+    result, dataset = trained
+    registry = InMemoryRegistry()
+    gate = ChampionGate(registry)
+    candidate = _candidate(result, dataset)
+    other = _candidate(result, dataset)  # another run of the same model: ties, so loses
+    decisions = [gate.offer(candidate), gate.offer(other)]
+
+    again = gate.offer(candidate)  # e.g. two processes of one sweep offer its best trial
+
+    assert [v.run_id for v in registry.versions()] == [candidate.run_id, other.run_id]
+    assert [d.version for d in decisions] == ["1", "2"]
+    assert again.already_registered
+    assert not again.promoted
+    assert again.version == "1"
+    assert registry.get_alias(CHAMPION) == "1"
+    assert "already version 1; it is the champion" in again.reason
+    assert "not registered again" in again.summary()
+    assert registry.version_of_run(candidate.run_id) == "1"
+    assert registry.version_of_run("never-registered") is None

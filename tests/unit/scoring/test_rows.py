@@ -67,7 +67,7 @@ def test_bad_values_reject_only_their_row_with_every_reason(tmp_path: Path) -> N
     assert rejects["reason"] == [
         "employees: 'abc' is not a number; is_free_email: 'maybe' is not a boolean "
         "(true/yes/false/no/1/0)",
-        "employees: 'inf' is not finite; id: missing value (required)",
+        "employees: 'inf' is not a finite number; id: missing value (required)",
     ]
     assert rejects["employees"] == ["abc", "inf"]  # the original values, as read
     assert dict(out.reasons) == {

@@ -6,8 +6,10 @@ import io
 import json
 import logging
 import math
+import sys
 import threading
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -263,7 +265,28 @@ def test_validator_rejects_non_finite_numbers(bundles: dict[str, Path]) -> None:
     record = dict.fromkeys(validator.columns)
     record["employees"] = float("inf")
     errors = validator.errors(record, 0)
-    assert [(e.field, e.message) for e in errors] == [("employees", "expected a finite number")]
+    assert [(e.field, e.message) for e in errors] == [
+        ("employees", "not a finite number; send a number, or null if unknown")
+    ]
+
+
+@pytest.mark.parametrize("sign", [1, -1])
+def test_validator_bounds_numbers_exactly_as_the_openapi_document(
+    client: TestClient[Any], records: list[Any], sign: int
+) -> None:
+    """An integer just beyond the documented bound is refused, though it rounds to a float."""
+    spec = client.get("/schema/openapi.json").json()
+    employees = spec["components"]["schemas"]["LeadRecord"]["properties"]["employees"]
+    bound = employees["oneOf"][0]["maximum"]
+    assert bound == sys.float_info.max
+    edge = int(Decimal(repr(bound)))  # the bound as the document's decimal, read exactly
+    assert float(edge + 1) == bound  # a float parser could not tell the two apart
+    for value, status in ((edge, 200), (edge + 1, 422), (bound, 200)):
+        body = json.dumps(dict(records[0], employees=None)).replace(
+            '"employees": null', f'"employees": {sign * value!r}'
+        )
+        response = _post(client, "/predict", body.encode())
+        assert response.status_code == status, (value, response.text)
 
 
 def test_no_request_gets_a_5xx(client: TestClient[Any], records: list[Any]) -> None:
@@ -326,3 +349,253 @@ def test_access_log_lines_name_the_served_model(
     ]
     assert all(x["model_version"] == version and x["latency_ms"] >= 0 for x in access)
     assert all(x["model_version"] == version for x in lines)  # "Serving ..." line included
+
+
+def _post(client: TestClient[Any], path: str, body: bytes) -> Any:
+    return client.post(path, content=body, headers={"content-type": "application/json"})
+
+
+@pytest.mark.parametrize("path", ["/predict", "/predict/batch"])
+def test_invalid_utf8_in_a_string_gets_422(
+    client: TestClient[Any], records: list[Any], path: str
+) -> None:
+    record = json.dumps(dict(records[0], industry="PLACEHOLDER")).encode()
+    body = record.replace(b"PLACEHOLDER", b"saas\xff\xfe")
+    response = _post(client, path, body if path == "/predict" else b"[" + body + b"]")
+    assert response.status_code == 422, response.text
+    assert "not UTF-8" in response.json()["errors"][0]["message"]
+
+
+@pytest.mark.parametrize("path", ["/predict", "/predict/batch"])
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"[" * 1000 + b"]" * 1000,
+        b'{"a":' * 1000 + b"1" + b"}" * 1000,
+        b'[{"employees":' + b"[" * 100 + b"]" * 100 + b"}]",
+    ],
+    ids=["arrays", "objects", "inside-a-record"],
+)
+def test_deeply_nested_json_gets_422(client: TestClient[Any], path: str, body: bytes) -> None:
+    from mlsys.serving import MAX_JSON_DEPTH
+
+    response = _post(client, path, body)
+    assert response.status_code == 422, response.text
+    message = response.json()["errors"][0]["message"]
+    assert f"nested more than {MAX_JSON_DEPTH} levels deep" in message
+
+
+@pytest.mark.parametrize("path", ["/predict", "/predict/batch"])
+def test_a_422_lists_the_first_20_problems_and_counts_them_all(
+    client: TestClient[Any], records: list[Any], path: str
+) -> None:
+    from mlsys.serving import MAX_REPORTED_ERRORS
+
+    many = dict(records[0], **{f"unknown_{i}": 1 for i in range(1_000)})
+    many.pop("region")
+    body = many if path == "/predict" else [many, many]
+    response = client.post(path, json=body)
+    assert response.status_code == 422
+    answer = response.json()
+    per_record = 1_000 + 1  # the unknown keys and the missing region
+    total = per_record * (1 if path == "/predict" else 2)
+    assert answer["error_count"] == total
+    assert len(answer["errors"]) == MAX_REPORTED_ERRORS == 20
+    assert answer["detail"] == f"invalid request: {total} problems, the first 20 listed"
+    assert answer["errors"][0]["field"] == "unknown_0"
+    assert len(response.content) < 5_000
+
+
+@pytest.mark.parametrize("path", ["/predict", "/predict/batch"])
+def test_a_flood_of_fields_is_refused_with_413_before_it_is_decoded(
+    client: TestClient[Any], records: list[Any], path: str
+) -> None:
+    """500,000 unknown keys: no valid request has that many, and decoding them stalls."""
+    flood = dict(records[0], **{f"k{i}": 1 for i in range(500_000)})
+    response = client.post(path, json=flood if path == "/predict" else [flood])
+    assert response.status_code == 413
+    detail = response.json()["detail"]
+    assert detail.startswith("body has at least 500015 fields")
+    assert "send only the fields in the LeadRecord schema" in detail
+
+
+@pytest.mark.parametrize("path", ["/predict", "/predict/batch"])
+def test_a_large_body_is_validated_off_the_event_loop(
+    bundles: dict[str, Path],
+    records: list[Any],
+    path: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """While a large invalid body is being validated, /health still answers."""
+    from mlsys.serving import RecordValidator
+
+    entered, release = threading.Event(), threading.Event()
+    validate = RecordValidator.validate
+
+    def parked(self: RecordValidator, batch: list[Any]) -> list[dict[str, Any]]:
+        if "padding" in batch[0]:  # the large body: hold its validation until /health answered
+            entered.set()
+            release.wait(timeout=20)
+        return validate(self, batch)
+
+    monkeypatch.setattr(RecordValidator, "validate", parked)
+    large = dict(records[0], padding="x" * 200_000)  # an unknown field, in a 200 KB body
+    order: list[tuple[str, int]] = []
+    with _client(bundles["logreg"]) as c:
+
+        def post_large() -> None:
+            response = c.post(path, json=large if path == "/predict" else [large])
+            order.append(("large", response.status_code))
+
+        sender = threading.Thread(target=post_large)
+        sender.start()
+        assert entered.wait(timeout=60)
+        # On the event loop, the parked validation would hold this answer until it times out.
+        order.append(("health", c.get("/health").status_code))
+        release.set()
+        sender.join()
+    assert order == [("health", 200), ("large", 422)]
+
+
+class NanCalibrator:
+    """A calibrator gone wrong: every probability is NaN (module level, so it pickles)."""
+
+    def fit(self, scores: Any, y: Any) -> NanCalibrator:
+        return self
+
+    def transform(self, scores: Any) -> Any:
+        return np.full(len(scores), np.nan)
+
+
+def _nan_bundle(good: Path, into: Path) -> Path:
+    bundle = ModelBundle.load(good)
+    bundle.calibrator = NanCalibrator()
+    return bundle.save(into)
+
+
+def test_a_bundle_whose_calibrator_returns_nan_is_never_served(
+    bundles: dict[str, Path], tmp_path: Path
+) -> None:
+    with _client(_nan_bundle(bundles["logreg"], tmp_path / "nan.joblib")) as c:
+        ready = c.get("/ready")
+        assert ready.status_code == 503
+        assert "calibrated probabilities are not probabilities" in ready.json()["reason"]
+        assert c.post("/predict", json={}).status_code == 503
+
+
+def test_a_reload_to_a_nan_calibrator_is_rejected_and_the_old_model_serves(
+    bundles: dict[str, Path], records: list[Any], tmp_path: Path
+) -> None:
+    served = tmp_path / "model.joblib"
+    ModelBundle.load(bundles["logreg"]).save(served)
+    with _client(served, admin_token="t") as c:
+        before = c.post("/predict", json=records[0]).json()
+        _nan_bundle(bundles["logreg"], served)
+        rejected = c.post("/model/reload", headers={"Authorization": "Bearer t"})
+        assert rejected.status_code == 409
+        assert "calibrated probabilities are not probabilities" in rejected.json()["detail"]
+        assert c.post("/predict", json=records[0]).json() == before
+        assert c.get("/ready").json() == {"ready": True, "model_version": before["model_version"]}
+
+
+def test_a_file_bundle_is_versioned_by_its_sha256(
+    bundles: dict[str, Path], records: list[Any], tmp_path: Path
+) -> None:
+    from mlsys.files import file_sha256
+
+    served = tmp_path / "model.joblib"
+    ModelBundle.load(bundles["logreg"]).save(served)
+    first = file_sha256(served)
+    with _client(served, admin_token="t") as c:
+        info = c.get("/model/info").json()
+        assert info["bundle_sha256"] == first
+        assert info["version"] == f"file:model.joblib@{first[:12]}"
+        assert c.post("/predict", json=records[0]).json()["model_version"] == info["version"]
+        ModelBundle.load(bundles["xgboost"]).save(served)  # another model at the same path
+        reloaded = c.post("/model/reload", headers={"Authorization": "Bearer t"}).json()
+        second = file_sha256(served)
+        assert reloaded["previous_version"] == info["version"]
+        assert reloaded["model_version"] == f"file:model.joblib@{second[:12]}" != info["version"]
+
+
+def test_no_answer_reveals_an_absolute_path(bundles: dict[str, Path], tmp_path: Path) -> None:
+    hidden = tmp_path / "secret-dir"
+    hidden.mkdir()
+    with _client(hidden / "missing.joblib") as c:
+        ready = c.get("/ready").json()
+        scored = c.post("/predict", json={}).json()
+    assert "missing.joblib" in ready["reason"]
+    assert "not found" in ready["reason"]
+    served = hidden / "model.joblib"
+    ModelBundle.load(bundles["logreg"]).save(served)
+    with _client(served, admin_token="t") as c:
+        info = c.get("/model/info").json()
+        served.unlink()
+        rejected = c.post("/model/reload", headers={"Authorization": "Bearer t"}).json()
+    assert info["source"] == "model.joblib"
+    assert "model.joblib" in rejected["detail"]
+    assert "not found" in rejected["detail"]
+    for answer in (ready, scored, info, rejected):
+        assert "secret-dir" not in json.dumps(answer), answer
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["version=1&version=2", "version=", "version=abc", "version=-1", "verison=2"],
+)
+def test_reload_refuses_a_bad_version_query_with_400(client: TestClient[Any], query: str) -> None:
+    version = client.get("/model/info").json()["version"]
+    response = client.post(f"/model/reload?{query}", headers={"Authorization": "Bearer s3cret"})
+    assert response.status_code == 400, response.text
+    assert "version" in response.text
+    assert client.get("/model/info").json()["version"] == version
+    # The token is checked first: a stranger learns nothing about the query.
+    assert client.post(f"/model/reload?{query}").status_code == 401
+
+
+@pytest.mark.parametrize("token", ["null", "NULL", "none", "~", "", "  "])
+def test_an_admin_token_that_spells_null_disables_admin(
+    bundles: dict[str, Path], monkeypatch: pytest.MonkeyPatch, token: str
+) -> None:
+    from hydra import compose, initialize_config_dir
+    from omegaconf import OmegaConf
+
+    import mlsys.serve  # noqa: F401 - registers the serve_schema that conf/serve.yaml extends
+    from mlsys.config import CONFIG_DIR
+
+    monkeypatch.setenv("MLSYS_ADMIN_TOKEN", token)
+    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base=None):
+        cfg = compose(config_name="serve", overrides=[f"model_path={bundles['logreg']}"])
+    settings = ServeSettings(**OmegaConf.to_container(cfg, resolve=True))  # type: ignore[arg-type]
+    assert settings.admin_token is None
+    assert ServeSettings().admin_token is None  # the MLSYS_ADMIN_TOKEN default of the dataclass
+    with TestClient(app=create_app(settings)) as c:
+        response = c.post("/model/reload", headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 403
+
+
+def test_the_openapi_document_describes_every_answer(client: TestClient[Any]) -> None:
+    spec = client.get("/schema/openapi.json").json()
+    paths = spec["paths"]
+    error = {"$ref": "#/components/schemas/ErrorBody"}
+    for path, statuses in {
+        "/predict": ["200", "413", "422", "503"],
+        "/predict/batch": ["200", "413", "422", "503"],
+        "/model/reload": ["200", "400", "401", "403", "409"],
+    }.items():
+        responses = paths[path]["post"]["responses"]
+        assert sorted(responses) == statuses, path
+        for status in statuses[1:]:
+            assert responses[status]["content"]["application/json"]["schema"] == error
+    batch = paths["/predict/batch"]["post"]["requestBody"]["content"]["application/json"]
+    listed, wrapped = batch["schema"]["oneOf"]
+    assert listed["minItems"] == 1
+    assert listed["maxItems"] == 100
+    assert wrapped["required"] == ["records"]
+    assert wrapped["properties"]["records"] == listed
+    assert paths["/model/reload"]["post"]["security"] == [{"admin_token": []}]
+    assert spec["components"]["securitySchemes"]["admin_token"]["scheme"] == "bearer"
+    assert set(spec["components"]["schemas"]["ErrorBody"]["required"]) == {
+        "status_code",
+        "detail",
+    }

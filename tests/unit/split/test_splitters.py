@@ -87,10 +87,16 @@ def test_zero_calibration_gives_an_empty_calibration_split(leads: Dataset) -> No
 @pytest.mark.parametrize(
     ("fractions", "fragment"),
     [
-        ({"validation": 0.0}, "must be > 0"),
-        ({"test": 0.0}, "must be > 0"),
-        ({"test": 1.0}, r"split\.test: 1\.0 is not a fraction"),
-        ({"calibration": -0.1}, r"split\.calibration: -0\.1 is not a fraction"),
+        (
+            {"validation": 0.0},
+            r"split\.validation: got 0\.0 \(float\), expected number in \(0, 1\)",
+        ),
+        ({"test": 0.0}, r"split\.test: got 0\.0 \(float\), expected number in \(0, 1\)"),
+        ({"test": 1.0}, r"split\.test: got 1\.0 \(float\), expected number in \(0, 1\)"),
+        (
+            {"calibration": -0.1},
+            r"split\.calibration: got -0\.1 \(float\), expected number in \[0, 1\)",
+        ),
         ({"validation": 0.4, "calibration": 0.2, "test": 0.3}, "under 10% of rows to train"),
     ],
 )
