@@ -172,7 +172,12 @@ def test_predict_binary_input_is_one_error_line(
 
     assert done.returncode == 2, done.stderr
     (line,) = done.stderr.splitlines()  # no "Exception ignored", no raw bytes
-    assert line.startswith(f"error: input: '{data}' is not a CSV text file: ")
+    says = {
+        "random bytes": "is not a CSV text file: ",
+        "gzip named .csv": "is a gzip-compressed file, but its name does not say so",
+        "parquet named .csv": "is a Parquet file, but its name does not say so",
+    }[kind]
+    assert line.startswith(f"error: input: '{data}' {says}")
     assert "Fix: " in line
     assert line.isprintable()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.csv"]

@@ -62,7 +62,7 @@ class CsvSource:
 
     def __init__(
         self,
-        path: Text,
+        path: Text | Path,
         target: Text,
         positive_label: str | int | bool = "1",
         name: Text | None = None,

@@ -73,16 +73,9 @@ _READS = {"gzip": (".gz",), "bzip2": (".bz2",), "zstd": (".zst",), "parquet": PA
 _BLOCK_BYTES = 256 << 10
 #: Bytes read from the start of a CSV to tell text from a binary file before Arrow parses it.
 _SNIFF_BYTES = 64 << 10
+
+
 #: Files that are often given a .csv name by mistake: their first bytes, and what to do.
-_MAGIC = (
-    (b"\x1f\x8b", "gzip-compressed", "name it .csv.gz (it is read as compressed CSV)"),
-    (b"PAR1", "a Parquet file", "name it .parquet"),
-    (b"PK\x03\x04", "a ZIP archive (an Excel workbook?)", "export the sheet as UTF-8 CSV"),
-    (b"BZh", "bzip2-compressed", "name it .csv.bz2"),
-    (b"\x28\xb5\x2f\xfd", "zstd-compressed", "name it .csv.zst"),
-)
-
-
 @dataclass(frozen=True)
 class Malformed:
     """A CSV line that could not be split into the header's fields."""
@@ -361,10 +354,11 @@ class CsvReader:
 
 
 def _binary(head: bytes) -> str:
-    """What makes the first bytes of a file binary rather than CSV text ('' for text)."""
-    for magic, kind, fix in _MAGIC:
-        if head.startswith(magic):
-            return f"it is {kind}. Fix: {fix}"
+    """What makes the first bytes of a file binary rather than CSV text ('' for text).
+
+    Known formats (gzip, Parquet, zip, ...) are named earlier by :func:`check_file_format`;
+    this catches the rest: NUL bytes and bytes that are not UTF-8.
+    """
     fix = "Fix: re-save it as UTF-8 CSV, or pass a Parquet file (.parquet)"
     nul = head.find(b"\0")
     if nul >= 0:
