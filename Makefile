@@ -19,7 +19,7 @@ help: ## List the targets
 $(VENV): pyproject.toml uv.lock
 	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 \
 		|| { echo "Installing uv with pip..."; python3 -m pip install --quiet uv; }
-	$(UV) sync --locked
+	$(UV) sync --locked --all-groups
 	@# The project's own modules too: uv compiles only installed packages, and with
 	@# PYTHONDONTWRITEBYTECODE=1 Python would recompile src/ on every start.
 	$(RUN) python -m compileall -q src
