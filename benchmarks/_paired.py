@@ -43,13 +43,14 @@ class Target:
 
     value: float
     at_least: bool = True
+    unit: str = "x"
 
     def clears(self, ratio: float) -> bool:
         """Whether ``ratio`` meets the target."""
         return ratio >= self.value if self.at_least else ratio <= self.value
 
     def __str__(self) -> str:
-        return f"{'>=' if self.at_least else '<='} {self.value:g}x"
+        return f"{'>=' if self.at_least else '<='} {self.value:g}{self.unit}"
 
 
 @dataclass(frozen=True)
@@ -94,6 +95,21 @@ def alternate(
     return pairs
 
 
+def rounds(runners: dict[str, Callable[[int], A]], repeats: int) -> dict[str, list[A]]:
+    """Run every runner once per round, the order reversed every other round; results by name.
+
+    The many-sided form of ``alternate``: round ``i`` of each runner pairs with round ``i`` of
+    every other (``paired(list(zip(out["a"], out["b"])), ...)``).
+    """
+    out: dict[str, list[A]] = {name: [] for name in runners}
+    names = list(runners)
+    for i in range(repeats):
+        for name in names if i % 2 == 0 else reversed(names):
+            out[name].append(runners[name](i))
+            print(f"round {i + 1}/{repeats} {name}: {out[name][-1]}", flush=True)
+    return out
+
+
 def paired(pairs: Sequence[tuple[A, B]], ratio: Callable[[A, B], float]) -> Paired:
     """The per-pair ratios ``ratio(a, b)`` of ``pairs``."""
     return Paired(tuple(float(ratio(a, b)) for a, b in pairs))
@@ -107,11 +123,11 @@ def verdict(result: Paired, target: Target) -> str:
     return "not met (median), range crosses the target" if crosses else "not met"
 
 
-def ratio_row(label: str, result: Paired, target: Target | None) -> str:
+def ratio_row(label: str, result: Paired, target: Target | None, unit: str = "x") -> str:
     """One markdown table row: label, median, range, target, verdict."""
     goal, said = (str(target), f"**{verdict(result, target)}**") if target else ("", "")
     return (
-        f"| {label} | {result.median:.2f}x | {result.low:.2f}-{result.high:.2f}x "
+        f"| {label} | {result.median:.2f}{unit} | {result.low:.2f} to {result.high:.2f}{unit} "
         f"| {len(result.ratios)} | {goal} | {said} |"
     )
 
