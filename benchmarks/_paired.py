@@ -170,9 +170,10 @@ def run_process(
     return Process(seconds, usage.ru_maxrss / 1024, stdout)
 
 
-def add_arguments(parser: argparse.ArgumentParser, repeats: int = 5) -> None:
-    """The options every script shares: --repeats, --smoke, --write."""
-    parser.add_argument("--repeats", type=int, default=repeats, help="pairs per comparison")
+def add_arguments(parser: argparse.ArgumentParser, repeats: int | None = 5) -> None:
+    """The options every script shares: --repeats (unless None), --smoke, --write."""
+    if repeats is not None:
+        parser.add_argument("--repeats", type=int, default=repeats, help="pairs per comparison")
     parser.add_argument(
         "--smoke",
         action="store_true",
