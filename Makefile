@@ -88,12 +88,23 @@ infra-check: $(VENV) ## Validate infra/ and .github/workflows/ offline (schemas,
 data: $(VENV) ## Regenerate data/leads.csv (byte-identical) from the seeded generator
 	$(RUN) python -m mlsys.data --out data/leads.csv
 
+# Every script in benchmarks/ but the shared harness; each takes --smoke (tiny, seconds).
+BENCH_SCRIPTS := $(filter-out benchmarks/_paired.py,$(sort $(wildcard benchmarks/*.py)))
+# The scripts that write a page of docs/benchmarks/ with --write (the long measurements).
+BENCH_PAGES := train_scaling sweep_parallel serving predict model_quality drift_calibration
+
 .PHONY: bench
-bench: $(VENV) ## Framework-overhead benchmark on bank marketing (writes docs/benchmarks/)
-	$(RUN) python benchmarks/train_overhead.py $(ARGS)
+bench: $(VENV) ## Every benchmark, rewriting docs/benchmarks/ (long: run on a quiet machine)
+	@for s in $(BENCH_PAGES); do echo "== benchmarks/$$s.py --write $(ARGS)"; \
+		$(RUN) python benchmarks/$$s.py --write $(ARGS) || exit 1; done
+
+.PHONY: bench-smoke
+bench-smoke: $(VENV) ## Every benchmark script on tiny inputs (seconds each; writes only to a tmp dir)
+	@for s in $(BENCH_SCRIPTS); do echo "== $$s --smoke"; \
+		$(RUN) python $$s --smoke || exit 1; done
 
 .PHONY: bench-predict
-bench-predict: $(VENV) ## Batch-scoring memory and rows/s on 100k and 2M leads (docs/benchmarks/predict.md)
+bench-predict: $(VENV) ## Batch-scoring memory and rows/s on 2M and 10M leads (docs/benchmarks/predict.md)
 	$(RUN) python benchmarks/predict.py --write $(ARGS)
 
 MLFLOW_PORT ?= 5000
