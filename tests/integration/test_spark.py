@@ -143,7 +143,8 @@ def test_same_scores_rejects_and_counts_as_ml_predict(
     assert code == 0
     scored = pd.read_parquet(out)
     assert list(scored.columns) == list(local.columns)
-    assert len(scored) == len(local) and len(local) > 1400
+    assert len(scored) == len(local)
+    assert len(local) > 1400
     merged = local.merge(scored, on="lead_id", suffixes=("_local", "_spark"), validate="1:1")
     assert len(merged) == len(local)
     diff = np.abs(merged["probability_local"] - merged["probability_spark"]).max()
@@ -228,7 +229,7 @@ def _no_jobs(spark: SparkSession, call: Any) -> None:
     ("case", "error", "message"),
     [
         ("missing column", SchemaError, r"lacks the model's column\(s\) \['industry'\].*Fix:"),
-        ("missing id column", SchemaError, r"no the model's id column 'lead_id'.*Fix: pass id_"),
+        ("missing id column", SchemaError, r"lacks the model's id column 'lead_id'.*Fix: pass id_"),
         ("wrong type", SchemaError, r"column 'employees' .* has type date32.*Fix: store it"),
         ("unknown version", TrackingError, r"no version 7 .*Fix: pick one"),
         ("unknown reference", BundleError, r"'nothing/here' is not an existing file.*Fix:"),

@@ -240,7 +240,7 @@ def _id_column(columns: _Columns, model: ResolvedModel, asked: str | None) -> st
         return model.id_column
     expected = f"the model's id column '{model.id_column}'" if model.id_column else "an id column"
     raise SchemaError(
-        f"input: '{columns.path}' has no {expected} (columns: {columns.columns}). A Spark "
+        f"input: '{columns.path}' lacks {expected} (columns: {columns.columns}). A Spark "
         "DataFrame has no row order, so scores and rejects are identified by an id column. "
         "Fix: pass id_column= (--id-column) naming a column that identifies a row, or add one "
         "(pyspark.sql.functions.monotonically_increasing_id())."
