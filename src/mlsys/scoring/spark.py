@@ -414,7 +414,9 @@ def read_input(
     A source with a ``/`` or ending in ``.csv``/``.parquet``/``.pq`` (optionally compressed)
     is a path; anything else (``crm.leads``, ``main.crm.leads``) a table of the session's
     catalog. CSV is read as ``ml-predict`` reads it: every column as text, pandas' missing-value
-    markers as missing, malformed lines kept for the rejects.
+    markers as missing, malformed lines kept for the rejects; one difference: a quoted value
+    spanning lines is not supported (Spark splits a CSV file by lines to read it in parallel;
+    Parquet has no such limit).
 
     Raises:
         DataError: The path or table does not exist or cannot be read.
@@ -436,7 +438,6 @@ def read_input(
             "header": True,
             "sep": sep,
             "escape": '"',
-            "multiLine": True,
         }
         header = spark.read.options(**options).csv(source).schema
         schema = StructType(
