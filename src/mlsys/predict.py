@@ -3,6 +3,7 @@
     python -m mlsys.predict new_leads.csv -o scores.csv                    # the champion
     python -m mlsys.predict new_leads.parquet -o scores.parquet --model 3  # registry version 3
     python -m mlsys.predict leads.csv -o s.csv --model outputs/2026-11-26/10-00-00-000000
+    python -m mlsys.predict crm.leads -o s3://lake/scores.parquet --engine spark  # a Spark table
 
 Reads the input in chunks (``--chunk-size`` rows), checks every row against the model's
 schema, and writes the id column (or ``row``), ``probability``, ``decision`` and
@@ -11,6 +12,11 @@ with a header and no rows gives an empty output and a summary of 0 rows.
 
 Exit codes: 0 scored (rejects included: see the summary), 2 bad input or model (one message
 names the problem and the fix), 1 anything else. ``--verbose`` shows tracebacks.
+
+``--engine spark`` scores on Apache Spark (``mlsys.scoring.spark``, needs the ``spark``
+dependency group and Java 17): the input is a CSV/Parquet path (file or directory, local or
+``s3://``...) or, when it has no ``/`` and no such extension, a table of the Spark catalog
+(``crm.leads``); the outputs are directories of part files; rows are identified by the id column.
 """
 
 from __future__ import annotations
@@ -56,10 +62,10 @@ def _parser() -> argparse.ArgumentParser:
         prog="python -m mlsys.predict",
         description="Score a CSV or Parquet file with a registered or saved model.",
     )
-    parser.add_argument("input", type=Path, help="CSV (.csv, .csv.gz, ...) or Parquet file")
     parser.add_argument(
-        "-o", "--output", type=Path, required=True, help="scores file: .csv or .parquet"
+        "input", help="CSV (.csv, .csv.gz, ...) or Parquet file; with --engine spark, a table too"
     )
+    parser.add_argument("-o", "--output", required=True, help="scores file: .csv or .parquet")
     add_model_arguments(parser)
     parser.add_argument(
         "--chunk-size",
@@ -71,8 +77,13 @@ def _parser() -> argparse.ArgumentParser:
         "--threshold", type=float, default=None, help="decision threshold (default: the model's)"
     )
     parser.add_argument(
+        "--engine",
+        choices=["local", "spark"],
+        default="local",
+        help="local (default): this process, in chunks; spark: the SparkSession's cluster",
+    )
+    parser.add_argument(
         "--rejects",
-        type=Path,
         default=None,
         help="rejected rows (default: <output stem>.rejects.csv)",
     )
@@ -110,9 +121,29 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure_logging("INFO" if args.verbose else "WARNING")  # the summary goes to stdout
     from mlsys.scoring import open_table, output_format
 
+    na_values = [v for v in args.na_values.split(",") if v]
     try:
+        if args.engine == "spark":
+            from mlsys.scoring.spark import score_path
+
+            summary = score_path(
+                args.input,
+                args.output,
+                args.model,
+                rejects=args.rejects,
+                threshold=args.threshold,
+                id_column=args.id_column,
+                name=args.name,
+                tracking_uri=args.tracking_uri,
+                sep=args.sep,
+                na_values=na_values,
+            )
+            if args.summary_json is not None:
+                summary.write_json(args.summary_json)
+            print(summary.render())
+            return 0
         # A bad input or output name fails before the model libraries load.
-        output_format(args.output)
+        output_format(Path(args.output))
         open_table(args.input, chunk_size=args.chunk_size, sep=args.sep)
         from mlsys.scoring import resolve_model, score_file
 
@@ -127,7 +158,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             threshold=args.threshold,
             id_column=args.id_column,
             sep=args.sep,
-            na_values=[v for v in args.na_values.split(",") if v],
+            na_values=na_values,
             progress=sys.stderr.isatty() and not args.no_progress,
         )
         if args.summary_json is not None:
