@@ -201,3 +201,16 @@ def test_no_module_imports_another_packages_private_module() -> None:
         "import these from the package instead (export them in its __init__):\n"
         + "\n".join(offenders)
     )
+
+
+@pytest.mark.parametrize("module", ["mlsys._rundir", "mlsys.registry._offer", "mlsys.training"])
+def test_run_directories_and_the_registry_do_not_build_components(module: str) -> None:
+    """They are handed what they need; building from config is the entry points' job."""
+    builders = {"mlsys.config", "mlsys._instantiate", "mlsys._rebuild"}
+    graph = _graph()
+    seen, todo = set(), [module]
+    while todo:  # everything the module reaches, at import time or later
+        current = todo.pop()
+        seen.add(current)
+        todo.extend(graph[current] - seen)
+    assert not seen & builders, f"{module} reaches {sorted(seen & builders)}"
