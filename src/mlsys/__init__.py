@@ -20,7 +20,7 @@ from mlsys._lazy import lazy_exports
 if TYPE_CHECKING:
     from mlsys.config import build_pipeline, compose_config, train_model
     from mlsys.models import ModelBundle
-    from mlsys.pipeline import TrainingPipeline, TrainingResult
+    from mlsys.training import TrainingPipeline, TrainingResult
 
 __all__ = [
     "ModelBundle",
@@ -33,8 +33,8 @@ __all__ = [
 
 _LAZY = {
     "ModelBundle": "mlsys.models",
-    "TrainingPipeline": "mlsys.pipeline",
-    "TrainingResult": "mlsys.pipeline",
+    "TrainingPipeline": "mlsys.training",
+    "TrainingResult": "mlsys.training",
     "build_pipeline": "mlsys.config",
     "compose_config": "mlsys.config",
     "train_model": "mlsys.config",

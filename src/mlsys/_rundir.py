@@ -8,7 +8,7 @@ would compare a model on rows it may have trained on).
 
 Example:
     >>> run = RunDir.open("outputs/2026-11-26/10-00-00-000000", purpose="replay")  # doctest: +SKIP
-    >>> dataset = run.load_data()  # doctest: +SKIP
+    >>> dataset = run.load_data(CsvSource(path=run.config.data.path))  # doctest: +SKIP
     >>> test_rows = dataset.frame.iloc[run.splits().test]  # doctest: +SKIP
 """
 
@@ -24,7 +24,7 @@ from mlsys.errors import DataError
 if TYPE_CHECKING:
     from omegaconf import DictConfig
 
-    from mlsys.data import Dataset
+    from mlsys.data import Dataset, DataSource
     from mlsys.split import SplitIndices
 
 __all__ = ["RUN_FILES", "RunDir"]
@@ -108,11 +108,13 @@ class RunDir:
             )
         self._same_data(file_sha256(path), path)
 
-    def load_data(self) -> Dataset:
-        """The run's data set, read with the run's own data config; checked against its sha256."""
-        from mlsys.config import instantiate_component
+    def load_data(self, source: DataSource) -> Dataset:
+        """The run's data set, read by ``source``; checked against the run's sha256.
 
-        dataset: Dataset = instantiate_component(self.config.data, "data").load()
+        ``source`` is the run's own data component (built from ``config.data`` by the caller:
+        a run directory reads files, it does not build components).
+        """
+        dataset = source.load()
         self._same_data(dataset.sha256, Path(str(self.config.data.get("path", dataset.name))))
         return dataset
 

@@ -40,6 +40,7 @@ from omegaconf import MISSING, DictConfig, ListConfig, OmegaConf
 from omegaconf import errors as oc_errors
 from pydantic import Field
 
+from mlsys._instantiate import ALLOWED_TARGETS, instantiate_component
 from mlsys._params import (
     Name,
     Seed,
@@ -53,7 +54,7 @@ from mlsys._paths import project_root
 from mlsys.errors import ConfigError
 
 if TYPE_CHECKING:
-    from mlsys.pipeline import TrainingPipeline, TrainingResult
+    from mlsys.training import TrainingPipeline, TrainingResult
 
 __all__ = [
     "ALLOWED_TARGETS",
@@ -73,16 +74,6 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 
-def _allowed_targets() -> tuple[str, ...]:
-    # The environment is trusted (set by whoever deploys mlsys); config files are not.
-    extra = os.environ.get("MLSYS_EXTRA_TARGETS", "")
-    return ("mlsys.*", *(p.strip() for p in extra.split(",") if p.strip()))
-
-
-#: Module prefixes a config's ``_target_`` may name (Hydra's ``execution_whitelist`` syntax):
-#: ``mlsys.*`` plus the comma-separated prefixes in ``MLSYS_EXTRA_TARGETS`` (e.g. ``acme_ml.*``)
-#: for estimators kept in your own package.
-ALLOWED_TARGETS: tuple[str, ...] = _allowed_targets()
 #: Config groups built into pipeline components, in pipeline order.
 COMPONENT_GROUPS = (
     "data",
@@ -401,22 +392,6 @@ def _import_target(target: str, where: str) -> Any:
         ) from None
 
 
-def instantiate_component(node: DictConfig, key: str) -> Any:
-    """Build one `_target_` node under the execution whitelist, mapping failures to ConfigError."""
-    from hydra.utils import execution_whitelist, instantiate
-
-    try:
-        with execution_whitelist(list(ALLOWED_TARGETS)):
-            return instantiate(node, _convert_="all")
-    except ConfigError:
-        raise
-    except Exception as exc:
-        cause = exc.__cause__ or exc
-        if isinstance(cause, ConfigError):
-            raise cause from None
-        raise ConfigError(f"{key}: could not build {node.get('_target_')}: {cause}") from exc
-
-
 def default_output_dir() -> Path:
     """A fresh run dir under ``outputs/`` for runs outside the Hydra CLI."""
     stamp = datetime.now().strftime("%Y-%m-%d/%H-%M-%S-%f")
@@ -436,7 +411,7 @@ def build_pipeline(
         >>> pipeline = build_pipeline(cfg, output_dir=Path("/tmp/run"))  # doctest: +SKIP
         >>> result = pipeline.run()  # doctest: +SKIP
     """
-    from mlsys.pipeline import TrainingPipeline
+    from mlsys.training import TrainingPipeline
 
     validate_config(cfg)
     resolved = dict(to_mapping(cfg))

@@ -2,7 +2,7 @@
 
 One setup, two renderings of the same records:
 
-* **text** (default): ``09:46:46 INFO    mlsys.pipeline: Stage <fit>  [run=09-46-46-756243]``,
+* **text** (default): ``09:46:46 INFO    mlsys.training: Stage <fit>  [run=09-46-46-756243]``,
   with a coloured level on a terminal;
 * **json** (``MLSYS_LOG_FORMAT=json``, or ``fmt="json"``): one JSON object per line with
   ``time``, ``level``, ``logger``, ``message``, the context fields and any ``extra=`` fields.

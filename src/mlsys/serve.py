@@ -18,7 +18,7 @@ from mlsys import _cli
 from mlsys._params import check_params
 from mlsys.config import CONFIG_DIR, to_mapping
 from mlsys.errors import ConfigError, MlsysError
-from mlsys.serving._settings import ServeSettings
+from mlsys.serving import ServeSettings
 
 __all__ = ["cli", "main"]
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -29,14 +30,15 @@ from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from mlsys import _cli
-from mlsys.config import ALLOWED_TARGETS, CONFIG_DIR
+from mlsys._instantiate import ALLOWED_TARGETS
+from mlsys.config import CONFIG_DIR
 from mlsys.errors import MlsysError, OutputError
 from mlsys.files import writable_directory
 
 if TYPE_CHECKING:
-    from mlsys.pipeline import TrainingResult
+    from mlsys.training import TrainingResult
 
-__all__ = ["RunDirCheck", "cli", "main", "summary_table"]
+__all__ = ["RunDirCheck", "cli", "main", "summary_table", "train"]
 
 log = logging.getLogger("mlsys.train")
 
@@ -81,6 +83,37 @@ def _in_multirun() -> bool:
     return HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN
 
 
+def train(
+    cfg: DictConfig,
+    output_dir: Path | None = None,
+    *,
+    overrides: Sequence[str] = (),
+    tags: dict[str, str] | None = None,
+    offer: bool = True,
+) -> TrainingResult:
+    """Train one model from a composed config: validate, build every component, run.
+
+    The work under :func:`main`, without Hydra's runtime: callable from a notebook or a test.
+
+    Args:
+        cfg: A composed training config (:func:`mlsys.config.compose_config`).
+        output_dir: The run directory (default: a fresh one under ``outputs/compose/``).
+        overrides: The command-line overrides, recorded in ``overrides.yaml``.
+        tags: Extra tracker tags (a sweep's id).
+        offer: Offer the tracked model to the champion gate (sweeps offer only their best).
+
+    Example:
+        >>> result = train(compose_config(["model=logreg"]))  # doctest: +SKIP
+        >>> result.metrics["roc_auc"]  # doctest: +SKIP
+    """
+    from mlsys.config import build_pipeline
+
+    pipeline = build_pipeline(cfg, output_dir=output_dir, overrides=overrides, tags=tags)
+    if not offer:
+        pipeline.registry = None
+    return pipeline.run()
+
+
 @hydra.main(
     config_path=str(CONFIG_DIR),
     config_name="train",
@@ -90,7 +123,7 @@ def main(cfg: DictConfig) -> float | list[float]:
     """Train one model; return the validation objective(s) a sweep optimises."""
     multirun = _in_multirun()
     try:
-        return _train(cfg, multirun=multirun)
+        return _run(cfg, multirun=multirun)
     except (MlsysError, OmegaConfBaseException) as exc:
         if multirun:
             raise  # the sweeper records the trial as failed
@@ -99,21 +132,22 @@ def main(cfg: DictConfig) -> float | list[float]:
         sys.exit(_cli.fail(exc, verbose=verbose is True))
 
 
-def _train(cfg: DictConfig, *, multirun: bool) -> float | list[float]:
+def _run(cfg: DictConfig, *, multirun: bool) -> float | list[float]:
+    """:func:`train` in Hydra's run directory; print the summary; return the objective(s)."""
     from hydra.core.hydra_config import HydraConfig
-
-    from mlsys.config import build_pipeline
 
     hydra_cfg = HydraConfig.get()
     output_dir = Path(hydra_cfg.runtime.output_dir)
-    overrides = list(hydra_cfg.overrides.task)
     tags = {"sweep_id": str(Path(hydra_cfg.sweep.dir).resolve())} if multirun else {}
-    pipeline = build_pipeline(cfg, output_dir=output_dir, overrides=overrides, tags=tags)
-    if multirun:
-        # Trials are tracked but not registered: the sweep offers only its best trial
-        # (chosen on validation) to the champion gate when it ends.
-        pipeline.registry = None
-    result = pipeline.run()
+    # Trials are tracked but not registered: the sweep offers only its best trial (chosen on
+    # validation) to the champion gate when it ends.
+    result = train(
+        cfg,
+        output_dir,
+        overrides=list(hydra_cfg.overrides.task),
+        tags=tags,
+        offer=not multirun,
+    )
     print(f"\n{summary_table(result)}\n\nArtifacts: {output_dir}")
     for warning in result.warnings:  # said during the run, among the log lines; said again here
         print(f"warning: {warning}")
@@ -155,10 +189,11 @@ def _latency_ms_per_1k(result: TrainingResult) -> float:
 
     import pandas as pd
 
+    from mlsys._rebuild import run_component
     from mlsys._rundir import RunDir
 
     run = RunDir.open(result.output_dir, purpose="objectives: latency_ms_per_1k")
-    dataset = run.load_data()
+    dataset = run.load_data(run_component(run, "data"))
     validation = run.splits().validation
     rows = dataset.frame.iloc[validation]
     rows = pd.concat([rows] * (1000 // max(len(rows), 1) + 1)).head(1000)

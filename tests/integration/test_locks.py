@@ -7,9 +7,9 @@ import uuid
 
 import pytest
 
+from mlsys._locks import _key
 from mlsys.errors import TrackingError
 from mlsys.registry import registry_lock
-from mlsys.registry._lock import _key
 
 from .conftest import PG_ADMIN_DSN, _require_postgres
 

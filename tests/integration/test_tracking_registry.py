@@ -341,7 +341,8 @@ import os, signal, sys
 from pathlib import Path
 
 import mlsys.registry._gate as gate
-from mlsys.registry import MlflowRegistry, offer_run
+from mlsys._rebuild import offer_run_dir
+from mlsys.registry import MlflowRegistry
 
 kill_before, writes = int(sys.argv[2]), 0
 
@@ -357,7 +358,7 @@ def counted(write):
 for method in ("register", "set_alias", "tag_version"):
     setattr(MlflowRegistry, method, counted(getattr(MlflowRegistry, method)))
 gate.write_json = counted(gate.write_json)
-offer_run(Path(sys.argv[1]))
+offer_run_dir(Path(sys.argv[1]))
 print(writes)
 """
 

@@ -201,8 +201,8 @@ def test_frame_source_pipeline_by_hand(tmp_path: Path) -> None:
     from mlsys.evaluation import Evaluator
     from mlsys.features import NoRebalance, TabularFeatures
     from mlsys.models import LogisticRegressionModel
-    from mlsys.pipeline import TrainingPipeline
     from mlsys.split import RandomSplitter
+    from mlsys.training import TrainingPipeline
 
     frame, _ = generate_leads(n_rows=2000)
     pipeline = TrainingPipeline(
@@ -224,41 +224,6 @@ def test_frame_source_pipeline_by_hand(tmp_path: Path) -> None:
     result = pipeline.run()
     assert result.metrics["roc_auc"] > 0.7
     assert (tmp_path / "model.joblib").is_file()
-
-
-def test_rank_auc_matches_scikit_learn() -> None:
-    from sklearn.metrics import roc_auc_score
-
-    from mlsys.pipeline import _rank_auc
-
-    rng = np.random.default_rng(3)
-    for _ in range(20):
-        y = rng.integers(0, 2, 500)
-        score = np.round(rng.normal(size=500) + 0.7 * y, 1)  # rounded: many ties
-        assert _rank_auc(y, score) == pytest.approx(roc_auc_score(y, score), abs=1e-12)
-
-
-def test_level_auc_equals_the_auc_of_the_target_mean_encoded_column() -> None:
-    from sklearn.metrics import roc_auc_score
-
-    from mlsys.pipeline import _level_auc
-
-    rng = np.random.default_rng(5)
-    for _ in range(20):
-        levels = rng.choice(["a", "b", "c", "d", None], size=400)
-        y = (rng.random(400) < np.where(levels == "a", 0.6, 0.2)).astype(int)
-        column = pd.Series(levels, dtype="str")
-        filled = column.fillna("__missing__")
-        encoded = filled.map(pd.Series(y).groupby(filled).mean()).to_numpy(dtype=float)
-        expected = roc_auc_score(y, encoded)
-        assert _level_auc(column, y == 1) == pytest.approx(expected, abs=1e-12)
-
-
-def test_single_feature_auc_is_one_half_when_only_one_class_is_present() -> None:
-    from mlsys.pipeline import _level_auc, _rank_auc
-
-    assert _rank_auc(np.ones(5, dtype=int), np.arange(5.0)) == 0.5
-    assert _level_auc(pd.Series(list("abcab")), np.zeros(5, dtype=bool)) == 0.5
 
 
 class _SpyCalibrator(SigmoidCalibrator):

@@ -59,6 +59,8 @@ PUBLIC_API: dict[str, list[str]] = {
         "TabularFeatures",
         "Undersample",
         "categorical_columns",
+        "leakage_warnings",
+        "leaky_features",
     ],
     "mlsys.models": [
         "BUNDLE_FORMAT",
@@ -69,6 +71,8 @@ PUBLIC_API: dict[str, list[str]] = {
         "ModelBundle",
         "RandomForestModel",
         "XGBoostModel",
+        "checksum_path",
+        "read_checksum",
     ],
     "mlsys.calibration": [
         "Calibrator",

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from mlsys import build_pipeline, compose_config
+from mlsys._rebuild import run_component
 from mlsys._rundir import RunDir
 from mlsys.errors import DataError
 
@@ -39,7 +40,7 @@ def test_reads_config_metadata_metrics_splits_and_the_same_data(finished_run: Pa
     assert run.metrics_bytes == (finished_run / "metrics.json").read_bytes()
     assert str(run.config.model._target_).endswith("LogisticRegressionModel")
     run.check_data()
-    dataset = run.load_data()
+    dataset = run.load_data(run_component(run, "data"))
     splits = run.splits()
     assert len(splits.test) > 0
     assert splits.test.max() < len(dataset)
@@ -65,7 +66,7 @@ def test_changed_or_missing_data_refuses_with_the_fix(finished_run: Path, tmp_pa
         with pytest.raises(DataError, match=r"replay: data changed since the run.*Fix: restore"):
             run.check_data()
         with pytest.raises(DataError, match=r"data changed since the run"):
-            run.load_data()
+            run.load_data(run_component(run, "data"))
         data.unlink()
         with pytest.raises(DataError, match=r"no longer exists\. Fix:"):
             run.check_data()

@@ -46,7 +46,8 @@ if TYPE_CHECKING:
         plot_score_distribution,
         plot_threshold_analysis,
     )
-    from mlsys.evaluation._report import ReportArtifacts, ReportOptions, write_evaluation_report
+    from mlsys.evaluation._records import ReportArtifacts, ReportOptions
+    from mlsys.evaluation._report import write_evaluation_report
     from mlsys.evaluation._segments import SegmentMetrics, SegmentReport, segment_breakdown
 
 __all__ = [
@@ -117,8 +118,8 @@ _LAZY = {
     "plot_roc": "mlsys.evaluation._plots",
     "plot_score_distribution": "mlsys.evaluation._plots",
     "plot_threshold_analysis": "mlsys.evaluation._plots",
-    "ReportArtifacts": "mlsys.evaluation._report",
-    "ReportOptions": "mlsys.evaluation._report",
+    "ReportArtifacts": "mlsys.evaluation._records",
+    "ReportOptions": "mlsys.evaluation._records",
     "write_evaluation_report": "mlsys.evaluation._report",
     "SegmentMetrics": "mlsys.evaluation._segments",
     "SegmentReport": "mlsys.evaluation._segments",

@@ -13,7 +13,7 @@ from sklearn import metrics as skm
 
 from mlsys.errors import ConfigError
 from mlsys.evaluation._metrics import binary_metrics
-from mlsys.evaluation._report import ReportOptions
+from mlsys.evaluation._records import ReportOptions
 
 __all__ = ["EvaluationReport", "Evaluator", "ThresholdPolicy"]
 

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
     import jinja2
 
-    from mlsys.evaluation._report import ReportArtifacts, ReportOptions
+    from mlsys.evaluation._records import ReportArtifacts, ReportOptions
 
 __all__ = ["SECTIONS", "render_html"]
 

@@ -11,6 +11,7 @@ from mlsys.features._imbalance import (
     SmoteNC,
     Undersample,
 )
+from mlsys.features._leakage import leakage_warnings, leaky_features
 from mlsys.features._transformers import (
     MISSING,
     OTHER,
@@ -34,4 +35,6 @@ __all__ = [
     "TabularFeatures",
     "Undersample",
     "categorical_columns",
+    "leakage_warnings",
+    "leaky_features",
 ]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mlsys.models._bundle import BUNDLE_FORMAT, ModelBundle
+from mlsys.models._bundle import BUNDLE_FORMAT, ModelBundle, checksum_path, read_checksum
 from mlsys.models._estimators import (
     CatBoostModel,
     ConversionModel,
@@ -21,4 +21,6 @@ __all__ = [
     "ModelBundle",
     "RandomForestModel",
     "XGBoostModel",
+    "checksum_path",
+    "read_checksum",
 ]

@@ -28,7 +28,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from mlsys.errors import DataError, SchemaError
-from mlsys.monitoring._profile import CategoricalProfile, DataProfile, NumericProfile
+from mlsys.monitoring._profile import (
+    CategoricalProfile,
+    DataProfile,
+    NumericProfile,
+    bin_numbers,
+)
 
 __all__ = ["SCORE_COLUMN", "BinLayout", "ColumnBins", "bin_levels", "bin_numbers", "level_bins"]
 
@@ -42,24 +47,6 @@ MAX_EXAMPLES: Final = 10
 _UNKNOWN: Final = -1
 _SMALL_BATCH: Final = 256
 """Up to this many rows, one comparison matrix for all columns beats a pass per edge."""
-
-
-def bin_numbers(values: FloatArray, edges: FloatArray) -> CountArray:
-    """Counts of ``values`` per bin of the sorted finite ``edges``, and of missing values.
-
-    The bins are ``(-inf, edges[0])``, ``[edges[0], edges[1])``, ..., ``[edges[-1], +inf)``,
-    then NaN: ``len(edges) + 2`` counts. A value ``x`` is in the bin after the last edge
-    ``<= x``; each count is a difference of "values below an edge" counts, one vectorised
-    pass per edge (a few requests' rows go through :class:`_NumberBlock` instead: the same
-    counts from one comparison matrix for all columns).
-    """
-    n = len(values)
-    missing = int(np.count_nonzero(np.isnan(values)))
-    below = np.fromiter(
-        (np.count_nonzero(values < edge) for edge in edges), dtype=np.int64, count=len(edges)
-    )
-    cumulative = np.concatenate(([0], below, [n - missing]))
-    return np.append(np.diff(cumulative), missing).astype(np.int64, copy=False)
 
 
 @dataclass(frozen=True)

@@ -50,9 +50,11 @@ __all__ = [
     "ColumnSummary",
     "DataProfile",
     "NumericProfile",
+    "bin_numbers",
 ]
 
 FloatArray = np.ndarray[Any, np.dtype[np.float64]]
+CountArray = np.ndarray[Any, np.dtype[np.int64]]
 
 PROFILE_FORMAT: Final = 1
 """Version of the profile's JSON layout; a reader refuses a format it does not know."""
@@ -386,6 +388,24 @@ class DataProfile(_Contract):
         return self.counter(thresholds).add(data, scores).report()
 
 
+def bin_numbers(values: FloatArray, edges: FloatArray) -> CountArray:
+    """Counts of ``values`` per bin of the sorted finite ``edges``, and of missing values.
+
+    The bins are ``(-inf, edges[0])``, ``[edges[0], edges[1])``, ..., ``[edges[-1], +inf)``,
+    then NaN: ``len(edges) + 2`` counts. A value ``x`` is in the bin after the last edge
+    ``<= x``; each count is a difference of "values below an edge" counts, one vectorised
+    pass per edge (a few requests' rows go through :class:`_NumberBlock` instead: the same
+    counts from one comparison matrix for all columns).
+    """
+    n = len(values)
+    missing = int(np.count_nonzero(np.isnan(values)))
+    below = np.fromiter(
+        (np.count_nonzero(values < edge) for edge in edges), dtype=np.int64, count=len(edges)
+    )
+    cumulative = np.concatenate(([0], below, [n - missing]))
+    return np.append(np.diff(cumulative), missing).astype(np.int64, copy=False)
+
+
 def _numeric_edges(low: float | None, high: float | None, cuts: tuple[float, ...]) -> FloatArray:
     if low is None or high is None:
         return np.zeros(0)
@@ -405,8 +425,6 @@ def _quantile_cuts(values: FloatArray, low: float, high: float) -> tuple[float, 
 
 
 def _learn_numeric(values: FloatArray) -> NumericProfile:
-    from mlsys.monitoring._bins import bin_numbers
-
     n = len(values)
     present = values[~np.isnan(values)]
     if not len(present):
@@ -425,8 +443,6 @@ def _learn_numeric(values: FloatArray) -> NumericProfile:
 
 
 def _learn_boolean(values: FloatArray) -> BooleanProfile:
-    from mlsys.monitoring._bins import bin_numbers
-
     n = len(values)
     counts = bin_numbers(values, _BOOLEAN_EDGES)
     return BooleanProfile(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from mlsys._locks import registry_lock
 from mlsys.registry._gate import (
     LOWER_IS_BETTER,
     Candidate,
@@ -13,7 +14,6 @@ from mlsys.registry._gate import (
     rollback,
     schema_fingerprint,
 )
-from mlsys.registry._lock import registry_lock
 from mlsys.registry._offer import offer_run
 from mlsys.registry._registry import (
     CHALLENGER,
@@ -23,6 +23,7 @@ from mlsys.registry._registry import (
     MlflowRegistry,
     ModelRegistry,
     VersionInfo,
+    download_bundle,
 )
 
 __all__ = [
@@ -39,6 +40,7 @@ __all__ = [
     "NoPromotion",
     "Promoter",
     "VersionInfo",
+    "download_bundle",
     "offer_run",
     "promote_version",
     "registry_lock",

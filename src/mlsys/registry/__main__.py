@@ -24,12 +24,12 @@ from typing import Any
 
 import pandas as pd
 
+from mlsys._locks import DEFAULT_TIMEOUT_S
 from mlsys.data import CsvSource
 from mlsys.errors import MlsysError, TrackingError
 from mlsys.evaluation import HEADLINE_METRICS, Evaluator
 from mlsys.logs import configure_logging
 from mlsys.registry._gate import GateDecision, promote_version, rollback
-from mlsys.registry._lock import DEFAULT_TIMEOUT_S
 from mlsys.registry._registry import CHAMPION, MlflowRegistry, VersionInfo
 from mlsys.tracking import check_store, mark_killed_runs
 
@@ -127,9 +127,9 @@ def _run(args: argparse.Namespace, registry: MlflowRegistry) -> dict[str, object
         previous = promote_version(registry, args.version, args.reason)
         return {"promoted": args.version, "replaced": previous, "reason": args.reason}
     if args.command == "offer":
-        from mlsys.registry._offer import offer_run
+        from mlsys._rebuild import offer_run_dir
 
-        decision = offer_run(args.run_dir)
+        decision = offer_run_dir(args.run_dir)
         return {"offered": str(args.run_dir), "decision": decision.to_dict() if decision else None}
     if args.command == "rollback":
         champion, rolled_back = rollback(registry, args.reason)

@@ -20,11 +20,10 @@ from typing import TYPE_CHECKING, Annotated, Protocol, runtime_checkable
 
 from pydantic import Field
 
+from mlsys._locks import DEFAULT_TIMEOUT_S, registry_lock
 from mlsys._params import Name
 from mlsys.errors import ConfigError, TrackingError
-from mlsys.models import ModelBundle
-from mlsys.models._bundle import checksum_path
-from mlsys.registry._lock import DEFAULT_TIMEOUT_S, registry_lock
+from mlsys.models import ModelBundle, checksum_path
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
@@ -190,7 +189,7 @@ class MlflowRegistry:
     @property
     def tracking_uri(self) -> str:
         """Resolved URI."""
-        from mlsys.tracking._mlflow import resolve_tracking_uri
+        from mlsys.tracking import resolve_tracking_uri
 
         return resolve_tracking_uri(self.uri)
 

@@ -230,7 +230,7 @@ def _from_run(reference: str, run_id: str, tracking_uri: str | None) -> Resolved
     uri = _reachable_store(tracking_uri)
     from mlflow.exceptions import MlflowException
 
-    from mlsys.registry._registry import download_bundle
+    from mlsys.registry import download_bundle
 
     client = _client(uri)
     with tempfile.TemporaryDirectory() as tmp:

@@ -20,8 +20,7 @@ import pandas as pd
 
 from mlsys.errors import BundleError, MlsysError, ModelError, TrackingError
 from mlsys.files import file_sha256
-from mlsys.models import ModelBundle
-from mlsys.models._bundle import checksum_path, read_checksum
+from mlsys.models import ModelBundle, checksum_path, read_checksum
 
 __all__ = ["LoadedModel", "ModelSource", "PathSource", "RegistrySource", "compile_scorer"]
 

@@ -14,6 +14,7 @@ import pandas as pd
 from optuna.trial import TrialState
 
 from mlsys.files import atomic_path, write_json
+from mlsys.sweep._attrs import HOST_ATTR, PID_ATTR, RUN_DIR_ATTR
 
 __all__ = ["SweepSummary", "summarize"]
 
@@ -71,8 +72,6 @@ def summarize(
     replaces one of the same study with more finished trials; ``lock`` (the study lock) makes
     that check and the writes one step.
     """
-    from mlsys.sweep._sweeper import HOST_ATTR, PID_ATTR, RUN_DIR_ATTR
-
     trials = study.get_trials(deepcopy=False)
     rows = []
     for t in trials:

@@ -52,22 +52,21 @@ from omegaconf import DictConfig
 from optuna.trial import FrozenTrial, TrialState
 
 from mlsys.errors import ConfigError
+from mlsys.sweep._attrs import (
+    ENDED_ATTR,
+    HOST_ATTR,
+    PID_ATTR,
+    PROCESS_ATTR,
+    RUN_DIR_ATTR,
+    STALE_ATTR,
+)
+from mlsys.sweep._summary import summarize
 
 __all__ = ["MlsysOptunaSweeper", "MlsysOptunaSweeperConf", "register", "trial_dir_name"]
 
 log = logging.getLogger(__name__)
 
 _FINISHED = (TrialState.COMPLETE, TrialState.FAIL, TrialState.PRUNED)
-HOST_ATTR = "mlsys.host"
-PID_ATTR = "mlsys.pid"
-#: Which sweep process reserved the trial: host, pid and a random token, because a pid is
-#: reused (a container restarted on the same host name often gets the same pid).
-PROCESS_ATTR = "mlsys.process"
-RUN_DIR_ATTR = "mlsys.run_dir"
-STALE_ATTR = "mlsys.interrupted"
-#: Study user attribute ``mlsys.ended.<process>``: that process has ended its sweep.
-ENDED_ATTR = "mlsys.ended"
-
 _Owner = Literal["this", "alive", "dead", "unknown"]
 
 
@@ -152,7 +151,7 @@ class _StudySweeper(OptunaSweeperImpl):
 
     def _lock(self) -> contextlib.AbstractContextManager[None]:
         """The study lock: every reservation, result and end of a sweep happens under it."""
-        from mlsys.registry import registry_lock
+        from mlsys._locks import registry_lock
 
         if not isinstance(self.storage, str):
             return contextlib.nullcontext()
@@ -214,8 +213,6 @@ class _StudySweeper(OptunaSweeperImpl):
                 self._run_batches(study, directions, space)
             done, best = self._end(study, directions)
         # Another process may still be finishing its last trials; summarise what is there.
-        from mlsys.sweep._summary import summarize
-
         summarize(study, Path(self.config.hydra.sweep.dir), directions, self._lock())
         if best is not None:
             self._offer(best)
@@ -436,10 +433,10 @@ class _StudySweeper(OptunaSweeperImpl):
                 run_dir,
             )
             return
-        from mlsys.registry import offer_run
+        from mlsys._rebuild import offer_run_dir
 
         try:
-            decision = offer_run(run_dir)
+            decision = offer_run_dir(run_dir)
         except Exception as exc:
             log.error("Offering the best trial (%s) to the champion gate failed: %s", run_dir, exc)
             return

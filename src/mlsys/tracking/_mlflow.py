@@ -179,7 +179,7 @@ def store_lock(uri: str) -> contextlib.AbstractContextManager[None]:
     """
     if not uri.startswith(("sqlite:///", *_POSTGRES)):
         return contextlib.nullcontext()
-    from mlsys.registry import registry_lock
+    from mlsys._locks import registry_lock
 
     if uri.startswith("sqlite:///"):
         Path(uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
@@ -418,7 +418,7 @@ class MlflowTracker:
 
 def _model_artifacts(bundle: Path) -> dict[str, str]:
     """The pyfunc model's files: the bundle, and its checksum when it has one."""
-    from mlsys.models._bundle import checksum_path
+    from mlsys.models import checksum_path
 
     files = {"bundle": str(bundle)}
     if checksum_path(bundle).is_file():

@@ -8,8 +8,7 @@ from typing import Any
 import pandas as pd
 from mlflow.pyfunc.model import PythonModel
 
-from mlsys.models import ModelBundle
-from mlsys.models._bundle import read_checksum
+from mlsys.models import ModelBundle, read_checksum
 
 __all__ = ["BundlePyfuncModel"]
 

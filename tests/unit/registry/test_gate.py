@@ -17,10 +17,10 @@ from mlsys.data import Dataset, FrameSource, generate_leads
 from mlsys.evaluation import Evaluator, ReportOptions
 from mlsys.features import NoRebalance, TabularFeatures
 from mlsys.models import LogisticRegressionModel
-from mlsys.pipeline import TrainingPipeline, TrainingResult
 from mlsys.registry import CHAMPION, Candidate, ChampionGate, GateDecision, InMemoryRegistry
 from mlsys.split import RandomSplitter, TimeSplitter
 from mlsys.tracking import RunRecord
+from mlsys.training import TrainingPipeline, TrainingResult
 
 pytestmark = pytest.mark.unit
 
