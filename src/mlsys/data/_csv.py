@@ -190,6 +190,9 @@ class CsvSource:
                 sep=self.sep,
                 na_values=[*MISSING_MARKERS, *self.na_values],
                 keep_default_na=False,
+                # A declared categorical column is text as written ("03", "1.0", "true"), as
+                # batch scoring and the REST API read it, not the numbers pandas would infer.
+                dtype=dict.fromkeys(self.categorical, str),
                 low_memory=False,
                 skipinitialspace=True,
             )

@@ -149,8 +149,9 @@ def _text_numbers(text: pa.Array, problems: dict[str, BoolArray]) -> FloatArray:
     except pa.ArrowInvalid:
         pass
     valid = pc.match_substring_regex(trimmed, f"^(?:{_NUMBER.pattern})$")
-    wrong = np.asarray(pc.invert(valid).fill_null(False).to_numpy(zero_copy_only=False))
-    problems[NOT_A_NUMBER] = wrong
+    # A field of spaces only is missing, as an empty one is.
+    wrong = pc.and_(pc.invert(valid), pc.not_equal(trimmed, ""))
+    problems[NOT_A_NUMBER] = np.asarray(wrong.fill_null(False).to_numpy(zero_copy_only=False))
     return _floats(pc.cast(pc.if_else(valid, trimmed, None), pa.float64()))
 
 
@@ -171,21 +172,42 @@ def parse_booleans(array: pa.Array) -> tuple[FloatArray, dict[str, BoolArray]]:
     if _is_text(array.type):
         # Few distinct spellings: decide each once, then index by the dictionary codes.
         encoded = pc.dictionary_encode(array)
-        words = encoded.dictionary.to_pylist()
-        lookup = np.array(
-            [_BOOLEAN.get(w.strip().casefold(), np.inf if w.strip() else np.nan) for w in words]
-            + [np.nan]
-        )
-        codes = pc.fill_null(encoded.indices, len(words)).to_numpy(zero_copy_only=False)
+        decided = [_boolean_word(w) for w in encoded.dictionary.to_pylist()]
+        lookup = np.array([value for value, _ in decided] + [np.nan])
+        codes = pc.fill_null(encoded.indices, len(decided)).to_numpy(zero_copy_only=False)
         values = lookup[codes]
-        wrong = np.isinf(values)
         problems: dict[str, BoolArray] = {}
-    else:
-        values, problems = parse_numbers(array)
-        wrong = ~np.isnan(values) & (values != 0.0) & (values != 1.0)
+        for reason in (NOT_FINITE, NOT_A_BOOLEAN):
+            refused = np.array([why == reason for _, why in decided] + [False])[codes]
+            if refused.any():
+                problems[reason] = refused
+        return np.asarray(values, dtype=np.float64), problems
+    values, problems = parse_numbers(array)
+    wrong = ~np.isnan(values) & (values != 0.0) & (values != 1.0)
     if wrong.any():
         problems[NOT_A_BOOLEAN] = wrong
     return np.asarray(np.where(wrong, np.nan, values), dtype=np.float64), problems
+
+
+def _boolean_word(word: str) -> tuple[float, str | None]:
+    """One boolean spelling's value (NaN when missing or refused) and why it is refused.
+
+    A number is read as one too (``-0``, ``1e0``): the value of a column pandas read as
+    numbers, so text and numbers follow one rule.
+    """
+    text = word.strip().casefold()
+    if text in _BOOLEAN:
+        return _BOOLEAN[text], None
+    if not text:
+        return np.nan, None
+    if not _NUMBER.fullmatch(text):
+        return np.nan, NOT_A_BOOLEAN
+    number = float(text)
+    if math.isinf(number):
+        return np.nan, NOT_FINITE
+    if math.isnan(number) or number in (0.0, 1.0):
+        return number, None
+    return np.nan, NOT_A_BOOLEAN
 
 
 def parse_categories(
