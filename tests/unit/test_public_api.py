@@ -39,6 +39,7 @@ PUBLIC_API: dict[str, list[str]] = {
         "LabelMatcher",
         "check_file_format",
         "coerce_features",
+        "csv_field",
         "file_sha256",
         "generate_leads",
         "json_column",

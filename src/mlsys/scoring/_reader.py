@@ -21,7 +21,7 @@ import pyarrow as pa
 import pyarrow.csv as pcsv
 import pyarrow.parquet as pq
 
-from mlsys.data import MISSING_MARKERS, check_file_format
+from mlsys.data import MISSING_MARKERS, check_file_format, csv_field
 from mlsys.errors import DataError
 
 __all__ = [
@@ -327,6 +327,10 @@ class CsvReader:
         skipped.clear()
         rows = numbering.next(table.num_rows)
         until = None if last or not len(rows) else int(rows[-1])
+        for i, column in enumerate(table.columns):
+            read = csv_field(column, self.na_values)
+            if read is not column:
+                table = table.set_column(i, table.field(i), read)
         return Chunk(table=table, rows=rows, malformed=numbering.release(until))
 
 

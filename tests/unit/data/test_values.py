@@ -165,6 +165,8 @@ raw_texts = st.one_of(
             "1_000",
             "2.0",
             "  ",
+            " NA",
+            " nan",
         ]
     ),
     st.text("0123456789.eE+-infatyesno ", min_size=1, max_size=6),
@@ -265,3 +267,25 @@ def test_training_and_ml_evaluate_encode_labels_alike(labels: list[str], positiv
         except Exception:
             return
         assert dataset.target.tolist() == expected.tolist()
+
+
+@pytest.mark.parametrize(
+    ("raw", "kind", "expected"),
+    [(" NA", "numeric", None), ("  null", "boolean", None), (" a", "categorical", "a")],
+)
+def test_leading_spaces_are_skipped_before_missing_markers_everywhere(
+    tmp_path: Path, raw: str, kind: str, expected: Any
+) -> None:
+    path = tmp_path / "rows.csv"
+    path.write_text(f"x,y\n1,1\n{raw},0\n0,0\n1,1\n")
+    schema = FeatureSchema(("x",), (kind,))
+    source = CsvSource(path, target="y", **{kind: ["x"]})  # type: ignore[arg-type]
+    reader = open_table(path)
+    validator = RowValidator(schema)
+    validator.check_columns(reader)
+    (chunk,) = reader.chunks()
+
+    trained = _typed_one(source.load().frame["x"].tolist())[1]
+    scored = _typed_one(validator.validate(chunk).columns["x"].tolist())[1]
+
+    assert trained == scored == expected
