@@ -32,7 +32,6 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from mlsys.errors import ConfigError, DataError, MlsysError, SchemaError
 from mlsys.files import write_json
@@ -317,57 +316,39 @@ def _score_rows(
 
 
 class _LabelEncoder:
-    """0/1 labels from a label column as read, matched the way ``CsvSource`` matches them.
+    """0/1 labels from a label column as read, by ``mlsys.data.LabelMatcher`` (the training rule).
 
     Numbers compare numerically (``1`` and ``1.0`` are one class); anything else compares as
     trimmed, case-insensitive text (``Yes`` and ``yes `` are one class).
     """
 
     def __init__(self, column: str, positive: str) -> None:
+        from mlsys.data import LabelMatcher
+
         self.column = column
-        self.positive = positive.strip()
-        try:
-            self.positive_number: float | None = float(self.positive)
-        except ValueError:
-            self.positive_number = None
-        self.classes: dict[str, str] = {}  # matching key -> the value as the file spells it
+        self.matcher = LabelMatcher(positive)
+        self.positive = self.matcher.positive
+
+    @property
+    def classes(self) -> dict[str, str]:
+        """Matching key -> the value as the file spells it."""
+        return self.matcher.classes
 
     def encode(self, values: pa.Array) -> np.ndarray[Any, np.dtype[np.int8]]:
         """1 where the value is the positive label; records the distinct values."""
-        numbers = _as_numbers(values) if self.positive_number is not None else None
-        if numbers is not None:
-            uniques, codes = np.unique(numbers, return_inverse=True)
-            spelled = keys = [f"{v:g}" for v in uniques]
-            hits = [v == self.positive_number for v in uniques]
-        else:
-            if pa.types.is_boolean(values.type):
-                text = pc.if_else(values, "True", "False")  # as pandas spells booleans
-            else:
-                text = values.cast(pa.string())
-            encoded = pc.dictionary_encode(text)
-            spelled = [str(v).strip() for v in encoded.dictionary.to_pylist()]
-            keys = [v.casefold() for v in spelled]
-            hits = [k == self.positive.casefold() for k in keys]
-            codes = encoded.indices.to_numpy(zero_copy_only=False)
-        for key, value in zip(keys, spelled, strict=True):
-            self.classes.setdefault(key, value)
+        encoded = self.matcher.encode(values)
         if len(self.classes) > 2:
             raise SchemaError(
                 f"--target: label column '{self.column}' has more than two values "
                 f"({sorted(self.classes.values())[:10]}); mlsys evaluates binary conversion "
                 "models. Fix: map it to two values, or pass the right --target."
             )
-        return np.asarray(hits, dtype=np.int8)[codes]
+        return encoded
 
     def check(self, source: Path) -> None:
         """Refuse two classes of which neither is the positive label."""
         keys = set(self.classes)
-        positive_key = (
-            f"{self.positive_number:g}"
-            if self.positive_number is not None
-            else self.positive.casefold()
-        )
-        if len(keys) == 2 and positive_key not in keys:
+        if len(keys) == 2 and self.matcher.positive_key not in keys:
             raise SchemaError(
                 f"--positive-label: '{self.positive}' never occurs in '{self.column}' of "
                 f"'{source}' (values: {sorted(self.classes.values())}). Fix: pass "
@@ -386,19 +367,6 @@ class _LabelEncoder:
         """Rows per class, keyed ``"1"`` (positive) and ``"0"``."""
         positives = int(y.sum())
         return {"1": positives, "0": int(len(y) - positives)}
-
-
-def _as_numbers(values: pa.Array) -> np.ndarray[Any, np.dtype[np.float64]] | None:
-    """The values as floats if every one of them is a number, else ``None``."""
-    if pa.types.is_integer(values.type) or pa.types.is_floating(values.type):
-        return np.asarray(values.cast(pa.float64()).to_numpy(zero_copy_only=False))
-    if pa.types.is_boolean(values.type):
-        return None
-    try:
-        text = pc.utf8_trim_whitespace(values.cast(pa.string()))
-        return np.asarray(text.cast(pa.float64()).to_numpy(zero_copy_only=False))
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        return None
 
 
 def _parser() -> argparse.ArgumentParser:

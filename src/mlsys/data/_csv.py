@@ -9,21 +9,21 @@ from typing import Annotated, Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 from pandas.api import types as ptypes
 from pydantic import Field
 
 from mlsys._params import check_instance
 from mlsys.data._dataset import ColumnKind, Dataset, FeatureSchema
 from mlsys.data._formats import check_file_format
+from mlsys.data._values import MISSING_MARKERS, LabelMatcher, coerce_features, list_override
 from mlsys.errors import DataError, SchemaError
 from mlsys.files import file_sha256
 
-__all__ = ["CsvSource", "coerce_features", "file_sha256"]
+__all__ = ["CsvSource", "file_sha256"]
 
 log = logging.getLogger(__name__)
 
-_TRUE = frozenset({"true", "yes", "y", "1", "t"})
-_FALSE = frozenset({"false", "no", "n", "0", "f"})
 #: Compressed files pandas reads by their extension (a zip of one file only).
 _COMPRESSED = {"gzip": (".gz",), "bzip2": (".bz2",), "xz": (".xz",), "zip": (".zip",)}
 #: A text column whose non-missing values are numbers but for at most this share is almost
@@ -46,7 +46,7 @@ class CsvSource:
         date_columns: Columns parsed as dates and kept for time splits, not used as features.
         non_feature_columns: Other columns kept for splitting (e.g. a group id) but not features.
         drop_columns: Columns removed right after loading (leaky or useless ones).
-        na_values: Extra strings read as missing, on top of pandas' defaults.
+        na_values: Extra strings read as missing, on top of ``MISSING_MARKERS``.
         categorical: Force these columns to be categorical (e.g. numeric codes).
         numeric: Force these columns to be numeric.
         boolean: Force these columns to be boolean.
@@ -188,7 +188,11 @@ class CsvSource:
             frame = pd.read_csv(
                 path,
                 sep=self.sep,
-                na_values=self.na_values or None,
+                na_values=[*MISSING_MARKERS, *self.na_values],
+                keep_default_na=False,
+                # A declared categorical column is text as written ("03", "1.0", "true"), as
+                # batch scoring and the REST API read it, not the numbers pandas would infer.
+                dtype=dict.fromkeys(self.categorical, str),
                 low_memory=False,
                 skipinitialspace=True,
             )
@@ -281,7 +285,7 @@ class CsvSource:
         kept = {self.target, self.id_column, *self.date_columns, *self.non_feature_columns}
         empty = [c for c in frame.columns if c not in kept and frame[c].isna().all()]
         if empty:
-            drop = _list_override("data.drop_columns", [*self.drop_columns, *empty])
+            drop = list_override("data.drop_columns", [*self.drop_columns, *empty])
             self._warn(
                 f"data: column(s) {[str(c) for c in empty]} of '{path}' are empty on all "
                 f"{len(frame)} labelled rows, so they are left out of the features (the model "
@@ -316,22 +320,17 @@ class CsvSource:
             )
 
     def _encode_target(self, column: pd.Series, path: Path) -> np.ndarray[Any, np.dtype[np.int8]]:
-        positive = str(self.positive_label).strip()
-        classes = column
-        if ptypes.is_numeric_dtype(column) and not ptypes.is_bool_dtype(column):
-            try:
-                is_positive = column.astype(float) == float(positive)
-            except ValueError as exc:
-                raise SchemaError(
-                    f"data.positive_label: '{positive}' is not a number but target "
-                    f"'{self.target}' is numeric. "
-                    "Fix: data.positive_label=1 (or the positive code)."
-                ) from exc
-        else:
-            # Count classes the way the label is matched: "Yes" and "yes " are one class.
-            classes = column.astype(str).str.strip().str.casefold()
-            is_positive = classes == positive.casefold()
-        values = sorted({str(v) for v in classes.unique()})
+        labels = LabelMatcher(str(self.positive_label))
+        positive = labels.positive
+        numeric = ptypes.is_numeric_dtype(column) and not ptypes.is_bool_dtype(column)
+        if numeric and labels.positive_number is None:
+            raise SchemaError(
+                f"data.positive_label: '{positive}' is not a number but target "
+                f"'{self.target}' is numeric. "
+                "Fix: data.positive_label=1 (or the positive code)."
+            )
+        is_positive = labels.encode(pa.array(column.to_numpy(), from_pandas=True))
+        values = sorted(labels.classes.values())
         if len(values) > 2:
             raise SchemaError(
                 f"data.target: column '{self.target}' in '{path}' has {len(values)} distinct "
@@ -350,8 +349,8 @@ class CsvSource:
                 f"(values: {values}). Fix: data.positive_label=<one of {values}>."
             )
         # Record the label as the file spells it (matching ignores case and spaces).
-        self._matched_label = str(column[is_positive].iloc[0]).strip()
-        return np.asarray(is_positive, dtype=np.int8)
+        self._matched_label = labels.classes[labels.positive_key]
+        return is_positive
 
     def _infer_schema(self, frame: pd.DataFrame) -> FeatureSchema:
         non_features = set(self.date_columns) | set(self.non_feature_columns)
@@ -416,8 +415,8 @@ class CsvSource:
             f"data: column '{name}' holds numbers except for {len(stray)} of {len(values)} "
             f"values ({shown}{more}), so it is read as categorical: every distinct number is a "
             "category of its own. Fix: if it is a number, pass "
-            f"{_list_override('data.numeric', [*self.numeric, name])} "
-            f"{_list_override('data.na_values', [*self.na_values, *counts.index])} to read "
+            f"{list_override('data.numeric', [*self.numeric, name])} "
+            f"{list_override('data.na_values', [*self.na_values, *counts.index])} to read "
             "those values as missing."
         )
 
@@ -441,91 +440,6 @@ class CsvSource:
                     "as a feature; test metrics will be optimistic and the model useless in "
                     "production. Fix: add it to data.drop_columns."
                 )
-
-
-def coerce_features(frame: pd.DataFrame, schema: FeatureSchema) -> pd.DataFrame:
-    """The schema's columns of ``frame`` with the dtypes every model expects.
-
-    Categorical columns become strings (``str`` dtype, missing kept), numeric and boolean
-    columns become float64 (booleans as 0/1). Used at load time and again at predict time, so
-    a model sees the same types in training and in production.
-    """
-    schema.check_frame(frame, where="input")
-    out = pd.DataFrame(index=frame.index)
-    for name, kind in zip(schema.columns, schema.kinds, strict=True):
-        if kind == "categorical":
-            out[name] = _as_category_strings(frame[name])
-        elif kind == "numeric":
-            out[name] = _as_numeric(frame[name], name)
-        else:
-            out[name] = _as_boolean(frame[name], name)
-    return out
-
-
-def _as_category_strings(column: pd.Series) -> pd.Series:
-    """Categorical values as strings (``str`` dtype), missing kept as missing."""
-    if ptypes.is_float_dtype(column):
-        # Codes read as floats because of missing values: 3.0 -> "3".
-        text = column.map(lambda v: v if pd.isna(v) else f"{v:g}")
-    else:
-        text = column
-    return text.astype("str").where(column.notna(), np.nan).astype("str")
-
-
-def _as_numeric(column: pd.Series, name: str) -> pd.Series:
-    if ptypes.is_bool_dtype(column):
-        return column.astype("float64")
-    converted = pd.to_numeric(column, errors="coerce")
-    bad = int((converted.isna() & column.notna()).sum())
-    if bad:
-        examples = column[converted.isna() & column.notna()].astype(str).unique()
-        raise SchemaError(
-            f"data.numeric: column '{name}' has {bad} value(s) that are not a number (e.g. "
-            f"{list(examples[:3])}). Fix: read them as missing with "
-            f"{_list_override('data.na_values', list(examples[:10]))}, or declare "
-            f"data.categorical=[{name}]."
-        )
-    numbers = converted.astype("float64")
-    _check_finite(numbers, name)
-    return numbers
-
-
-def _check_finite(numbers: pd.Series, name: str) -> None:
-    """Refuse infinities: the one rule for numeric values in training and scoring.
-
-    A model cannot use an infinity and no real measurement is one. ``ml-predict`` rejects such
-    a row ("not a finite number") and the REST API answers 422, so training must not accept
-    what scoring refuses.
-    """
-    infinite = np.isinf(numbers.to_numpy())
-    if infinite.any():
-        shown = ", ".join(sorted({str(v) for v in numbers[infinite]}))
-        as_missing = _list_override("data.na_values", ["inf", "-inf"])
-        raise SchemaError(
-            f"data: column '{name}' has {int(infinite.sum())} value(s) that are not a finite "
-            f"number ({shown}); no model can use them, and ml-predict and the REST API refuse "
-            f"them too. Fix: read them as missing with {as_missing}, or clean the file."
-        )
-
-
-def _as_boolean(column: pd.Series, name: str) -> pd.Series:
-    if ptypes.is_bool_dtype(column):
-        return column.astype("float64")
-
-    def parse(value: object) -> float:
-        if pd.isna(value):  # type: ignore[call-overload]
-            return float("nan")
-        text = str(value).strip().casefold()
-        if text in _TRUE or text == "1.0":
-            return 1.0
-        if text in _FALSE or text == "0.0":
-            return 0.0
-        raise SchemaError(
-            f"data.boolean: column '{name}' has value {value!r}, not a boolean "
-            f"(accepted: {sorted(_TRUE | _FALSE)}). Fix: declare data.categorical=['{name}']."
-        )
-
-    return column.map(parse).astype("float64")
 
 
 def _check_names(names: list[str], path: Path) -> None:
@@ -553,12 +467,6 @@ def _check_names(names: list[str], path: Path) -> None:
 def _count(n: int, noun: str) -> str:
     """``1 row``, ``2 rows``."""
     return f"{n} {noun}{'' if n == 1 else 's'}"
-
-
-def _list_override(key: str, values: Sequence[object]) -> str:
-    """``"key=['a','b']"``: a list override of strings, quoted for Hydra and the shell."""
-    quoted = ",".join("'" + str(v).replace("\\", "\\\\").replace("'", "\\'") + "'" for v in values)
-    return f'"{key}=[{quoted}]"'
 
 
 _ISO_DATE = r"^\d{4}-\d{2}-\d{2}(?:[ T]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?(?:Z|[+-]\d{2}:?\d{2})?$"

@@ -29,7 +29,6 @@ if TYPE_CHECKING:
     )
     from mlsys.scoring._reader import (
         DEFAULT_CHUNK_SIZE,
-        NA_VALUES,
         Chunk,
         Malformed,
         TableReader,
@@ -41,7 +40,6 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_CHUNK_SIZE",
-    "NA_VALUES",
     "Chunk",
     "ChunkScorer",
     "Coded",
@@ -76,7 +74,7 @@ _LAZY = {
         "mlsys.scoring._batch",
     ),
     **dict.fromkeys(
-        ["DEFAULT_CHUNK_SIZE", "NA_VALUES", "Chunk", "Malformed", "TableReader", "open_table"],
+        ["DEFAULT_CHUNK_SIZE", "Chunk", "Malformed", "TableReader", "open_table"],
         "mlsys.scoring._reader",
     ),
     **dict.fromkeys(["ResolvedModel", "resolve_model"], "mlsys.scoring._resolve"),

@@ -21,12 +21,11 @@ import pyarrow as pa
 import pyarrow.csv as pcsv
 import pyarrow.parquet as pq
 
-from mlsys.data import check_file_format
+from mlsys.data import MISSING_MARKERS, check_file_format, csv_field
 from mlsys.errors import DataError
 
 __all__ = [
     "DEFAULT_CHUNK_SIZE",
-    "NA_VALUES",
     "Chunk",
     "CsvReader",
     "Malformed",
@@ -38,28 +37,6 @@ __all__ = [
 
 IntArray = np.ndarray[Any, np.dtype[np.int64]]
 
-#: pandas' default missing-value markers, so a file scores with the NAs it was trained with.
-NA_VALUES: tuple[str, ...] = (
-    "",
-    "#N/A",
-    "#N/A N/A",
-    "#NA",
-    "-1.#IND",
-    "-1.#QNAN",
-    "-NaN",
-    "-nan",
-    "1.#IND",
-    "1.#QNAN",
-    "<NA>",
-    "N/A",
-    "NA",
-    "NULL",
-    "NaN",
-    "None",
-    "n/a",
-    "nan",
-    "null",
-)
 #: Rows per chunk. Larger chunks buy nothing: at 20,000 rows the feature matrix of a chunk
 #: (rows x model inputs x 8 bytes) stays small enough to be reused instead of re-allocated, and
 #: scoring measured faster than with 50,000 (docs/benchmarks/predict.md).
@@ -142,7 +119,7 @@ def open_table(
         path: The file; ``.parquet`` / ``.pq`` is read as Parquet, anything else as CSV.
         chunk_size: Rows per chunk.
         sep: CSV field separator.
-        na_values: Extra CSV strings meaning "missing", on top of :data:`NA_VALUES`.
+        na_values: Extra CSV strings meaning "missing", on top of ``mlsys.data.MISSING_MARKERS``.
         what: How error messages name the file (``input``, ``--data``).
 
     Raises:
@@ -183,7 +160,7 @@ class CsvReader:
         self.path = path
         self.chunk_size = chunk_size
         self.sep = sep
-        self.na_values = [*NA_VALUES, *na_values]
+        self.na_values = [*MISSING_MARKERS, *na_values]
         self.what = what
         self.total: int | None = path.stat().st_size
         self._raw: pa.NativeFile | None = None
@@ -350,6 +327,10 @@ class CsvReader:
         skipped.clear()
         rows = numbering.next(table.num_rows)
         until = None if last or not len(rows) else int(rows[-1])
+        for i, column in enumerate(table.columns):
+            read = csv_field(column, self.na_values)
+            if read is not column:
+                table = table.set_column(i, table.field(i), read)
         return Chunk(table=table, rows=rows, malformed=numbering.release(until))
 
 

@@ -9,8 +9,9 @@ its kind) raise before anything is scored. Row problems reject only the row, wit
 * a CSV line with the wrong number of fields.
 
 A missing *feature* value is not a problem: the model imputes it, exactly as the server does
-for ``null``. Values are read as ``CsvSource`` reads a training file (pandas' missing-value
-markers, leading spaces skipped), so a row scores the same in training, serving and batch.
+for ``null``. Values follow the rules of ``mlsys.data`` (``parse_numbers``, ``parse_booleans``,
+``parse_categories``), the ones ``CsvSource`` and the server use, so a row scores the same in
+training, serving and batch.
 """
 
 from __future__ import annotations
@@ -21,11 +22,19 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 
-from mlsys.data import FeatureSchema
+from mlsys.data import (
+    FALSE_SPELLINGS,
+    NOT_A_BOOLEAN,
+    NOT_A_NUMBER,
+    NOT_FINITE,
+    TRUE_SPELLINGS,
+    FeatureSchema,
+    parse_booleans,
+    parse_categories,
+    parse_numbers,
+)
 from mlsys.errors import SchemaError
 from mlsys.scoring._reader import Chunk, TableReader
 
@@ -33,12 +42,6 @@ __all__ = ["Coded", "RowValidator", "ValidatedChunk"]
 
 Columns = dict[str, np.ndarray[Any, Any]]
 BoolArray = np.ndarray[Any, np.dtype[np.bool_]]
-FloatArray = np.ndarray[Any, np.dtype[np.float64]]
-
-# The spellings CsvSource accepts for boolean columns.
-_TRUE = ("true", "yes", "y", "1", "t", "1.0")
-_FALSE = ("false", "no", "n", "0", "f", "0.0")
-_BOOLEAN = {**dict.fromkeys(_TRUE, 1.0), **dict.fromkeys(_FALSE, 0.0)}
 
 
 @dataclass
@@ -162,12 +165,12 @@ class RowValidator:
         problems: list[_Problem] = []
         for column, kind in self.kinds.items():
             if kind == "categorical":
-                codes[column] = _categories(_plain(table.column(column)))
+                codes[column] = Coded(*parse_categories(_plain(table.column(column))))
                 columns[column] = codes[column].levels[codes[column].codes]
                 continue
-            values, found = _PARSERS[kind](_plain(table.column(column)), column)
+            values, found = _PARSERS[kind](_plain(table.column(column)))
             columns[column] = values
-            problems.extend(found)
+            problems.extend(_problems(column, found))
         for column in self.required:
             missing = table.column(column).is_null().to_numpy(zero_copy_only=False)
             if missing.any():
@@ -276,110 +279,23 @@ def _missing(column: str) -> Callable[[Any], str]:
     return lambda value: f"{column}: missing value (required)"
 
 
-def _numbers(array: pa.Array, column: str) -> tuple[FloatArray, list[_Problem]]:
-    """Float64 values (NaN for missing); non-numbers and infinities are problems."""
-    problems: list[_Problem] = []
-    if _is_text(array.type):
-        try:
-            values = _cast_numbers(array)
-        except pa.ArrowInvalid:
-            # Rare: find the bad values with pandas' parser, as training would have read them.
-            text = pc.utf8_trim_whitespace(array)
-            raw = pd.Series(text.to_numpy(zero_copy_only=False), dtype=object)
-            parsed = pd.to_numeric(raw.where(raw != "", None), errors="coerce")
-            values = parsed.to_numpy(dtype=np.float64, na_value=np.nan)
-            wrong = np.asarray(parsed.isna() & raw.notna() & (raw != ""), dtype=bool)
-            problems.append(
-                _Problem(
-                    column, "not a number", wrong, lambda v: f"{column}: {v!r} is not a number"
-                )
-            )
-            values = np.where(wrong, np.nan, values)
-    elif pa.types.is_null(array.type):
-        values = np.full(len(array), np.nan)
-    else:
-        values = pc.cast(array, pa.float64(), safe=False).to_numpy(zero_copy_only=False)
-    values = np.asarray(values, dtype=np.float64)
-    infinite = np.isinf(values)
-    if infinite.any():
-        problems.append(
-            _Problem(
-                column,
-                "not a finite number",
-                infinite,
-                lambda v: f"{column}: {v!r} is not a finite number",
-            )
-        )
-        values = np.where(infinite, np.nan, values)
-    return values, problems
-
-
-def _cast_numbers(text: pa.Array) -> FloatArray:
-    """Text to float64 in Arrow; padded numbers (" 5 ", as pandas reads them) on a second try."""
-    try:
-        values = pc.cast(text, pa.float64())
-    except pa.ArrowInvalid:
-        values = pc.cast(pc.utf8_trim_whitespace(text), pa.float64())
-    return np.asarray(values.to_numpy(zero_copy_only=False), dtype=np.float64)
-
-
-def _booleans(array: pa.Array, column: str) -> tuple[FloatArray, list[_Problem]]:
-    """1.0 / 0.0 (NaN for missing); other values are problems."""
-    if pa.types.is_boolean(array.type) or pa.types.is_null(array.type):
-        return _numbers(array, column)
-    if _is_text(array.type):
-        # Few distinct spellings: decide each once, then index by the dictionary codes.
-        encoded = pc.dictionary_encode(array)
-        words = encoded.dictionary.to_pylist()
-        lookup = np.array(
-            [_BOOLEAN.get(w.strip().casefold(), np.inf if w.strip() else np.nan) for w in words]
-            + [np.nan]
-        )
-        codes = pc.fill_null(encoded.indices, len(words)).to_numpy(zero_copy_only=False)
-        values = lookup[codes]
-        wrong = np.isinf(values)
-        values = np.where(wrong, np.nan, values)
-    else:
-        numbers, _ = _numbers(array, column)
-        wrong = ~np.isnan(numbers) & (numbers != 0.0) & (numbers != 1.0)
-        values = np.where(wrong, np.nan, numbers)
-    problems = []
-    if wrong.any():
-        accepted = "/".join(_TRUE[:2] + _FALSE[:2] + ("1", "0"))
-        problems.append(
-            _Problem(
-                column,
-                "not a boolean",
-                wrong,
-                lambda v: f"{column}: {v!r} is not a boolean ({accepted})",
-            )
-        )
-    return np.asarray(values, dtype=np.float64), problems
-
-
-def _categories(array: pa.Array) -> Coded:
-    """Distinct levels as ``str`` (``None`` for missing) and a code per row.
-
-    Values match what the server's validator builds; categorical values are never rejected
-    (a level the model never saw is scored as a rare one).
-    """
-    if pa.types.is_null(array.type):
-        return Coded(np.zeros(len(array), dtype=np.intp), np.array([None], dtype=object))
-    if pa.types.is_boolean(array.type):
-        array = pc.if_else(array, "True", "False")  # as str(True) in pandas
-    elif not _is_text(array.type):
-        array = array.cast(pa.string())
-    # Decode each distinct level once, then index: no Python string per row.
-    encoded = pc.dictionary_encode(array)
-    levels = np.empty(len(encoded.dictionary) + 1, dtype=object)
-    # pandas (skipinitialspace=True, as training reads) drops leading spaces only.
-    levels[:-1] = [v.lstrip(" ") or None for v in encoded.dictionary.to_pylist()]
-    levels[-1] = None
-    codes = pc.fill_null(encoded.indices, len(levels) - 1).to_numpy(zero_copy_only=False)
-    return Coded(np.asarray(codes, dtype=np.intp), levels)
-
-
-_PARSERS: dict[str, Callable[[pa.Array, str], tuple[np.ndarray[Any, Any], list[_Problem]]]] = {
-    "numeric": _numbers,
-    "boolean": _booleans,
+_PARSERS = {"numeric": parse_numbers, "boolean": parse_booleans}
+#: How a rejected row's reason spells each problem, after the column name.
+_DESCRIBE = {
+    NOT_A_NUMBER: "{value!r} is not a number",
+    NOT_FINITE: "{value!r} is not a finite number",
+    NOT_A_BOOLEAN: "{value!r} is not a boolean ("
+    + "/".join(TRUE_SPELLINGS[:2] + FALSE_SPELLINGS[:2] + ("1", "0"))
+    + ")",
 }
+
+
+def _problems(column: str, found: dict[str, BoolArray]) -> list[_Problem]:
+    return [
+        _Problem(column, kind, mask, _describe(column, _DESCRIBE[kind]))
+        for kind, mask in found.items()
+    ]
+
+
+def _describe(column: str, template: str) -> Callable[[Any], str]:
+    return lambda value: f"{column}: " + template.format(value=value)

@@ -1,7 +1,8 @@
 """Request validation built from the model's own input schema.
 
 Every record must carry every feature column (``null`` for an unknown value: the model imputes
-it), no other field, and values of the column's kind. The problems of a request are reported at
+it), no other field, and values of the column's kind (``mlsys.data.json_problem``, the value
+rules shared with training and batch scoring). The problems of a request are reported at
 once, each naming the record and the field, so a client can fix a payload in one round trip;
 at most :data:`MAX_REPORTED_ERRORS` of them are listed, with the total count, so that a body with
 half a million unknown keys costs neither the server nor the client a 45 MB answer.
@@ -10,15 +11,13 @@ half a million unknown keys costs neither the server nor the client a 45 MB answ
 from __future__ import annotations
 
 import itertools
-import math
 import sys
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
 
 import numpy as np
 
-from mlsys.data import FeatureSchema
+from mlsys.data import FeatureSchema, json_column, json_problem
 
 __all__ = [
     "LARGEST_NUMBER",
@@ -32,9 +31,6 @@ __all__ = [
 MAX_REPORTED_ERRORS = 20
 #: Largest magnitude of a numeric field, the largest float (the OpenAPI ``maximum``).
 LARGEST_NUMBER = sys.float_info.max
-# The same bound read as the decimal the OpenAPI document writes (1.7976931348623157e+308), for
-# integer literals, which JSON Schema validators compare with it exactly.
-_LARGEST_INTEGER = int(Decimal(repr(LARGEST_NUMBER)))
 #: Longest field name echoed back in an error (a client's key may be megabytes long).
 _MAX_NAME_CHARS = 100
 
@@ -73,31 +69,6 @@ class ValidationFailed(Exception):  # noqa: N818 - an outcome, carried to the 42
         self.errors = errors
 
 
-def _kind_error(kind: str, value: Any) -> str | None:
-    if value is None:
-        return None
-    if kind == "numeric":
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            return f"expected a number or null, got {type(value).__name__}"
-        if isinstance(value, int):
-            # Exactly: an integer literal a little beyond the bound would round to the float.
-            out_of_range = abs(value) > _LARGEST_INTEGER
-        else:
-            out_of_range = not math.isfinite(value)
-        if out_of_range:
-            return "not a finite number; send a number, or null if unknown"
-        return None
-    if kind == "boolean":
-        return (
-            None
-            if isinstance(value, bool)
-            else (f"expected true, false or null, got {type(value).__name__}")
-        )
-    return (
-        None if isinstance(value, str) else f"expected a string or null, got {type(value).__name__}"
-    )
-
-
 class RecordValidator:
     """Validates JSON records against a feature schema and builds the model's input columns."""
 
@@ -132,7 +103,7 @@ class RecordValidator:
             if column not in record:
                 message: str | None = "missing required field (send null if unknown)"
             else:
-                message = _kind_error(self.kinds[column], record[column])
+                message = json_problem(self.kinds[column], record[column])
             if message:
                 total += 1
                 if limit is None or len(found) < limit:
@@ -143,13 +114,7 @@ class RecordValidator:
         """Column arrays for validated records: floats (NaN for null) or objects (strings)."""
         out: dict[str, np.ndarray[Any, Any]] = {}
         for column in self.columns:
-            values = [r[column] for r in records]
-            if self.kinds[column] == "categorical":
-                out[column] = np.array(values, dtype=object)
-            else:
-                out[column] = np.array(
-                    [np.nan if v is None else float(v) for v in values], dtype=np.float64
-                )
+            out[column] = json_column(self.kinds[column], [r[column] for r in records])
         return out
 
     def validate(self, records: list[Any]) -> list[dict[str, Any]]:

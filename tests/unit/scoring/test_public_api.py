@@ -12,7 +12,6 @@ pytestmark = pytest.mark.unit
 def test_scoring_exports_exactly_its_public_api() -> None:
     assert mlsys.scoring.__all__ == [
         "DEFAULT_CHUNK_SIZE",
-        "NA_VALUES",
         "Chunk",
         "ChunkScorer",
         "Coded",
