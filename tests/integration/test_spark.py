@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,6 +57,8 @@ def spark() -> Iterator[SparkSession]:
         .config("spark.sql.execution.arrow.maxRecordsPerBatch", "300")
         .getOrCreate()
     )
+    # Workers run this interpreter (the venv holding mlsys), whatever python3 PATH finds.
+    session.sparkContext.pythonExec = sys.executable
     yield session
     session.stop()
 

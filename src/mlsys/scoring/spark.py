@@ -31,6 +31,7 @@ import csv
 import logging
 import os
 import shutil
+import sys
 import tempfile
 import threading
 import time
@@ -121,6 +122,7 @@ class _Job:
     output: pa.Schema
     corrupt: bool = False
     sep: str = ","
+    markers: tuple[str, ...] = ()
 
 
 @dataclass
@@ -146,6 +148,7 @@ def score_dataframe(
     tracking_uri: str | None = None,
     source: str = "DataFrame",
     sep: str = ",",
+    na_values: Sequence[str] = (),
 ) -> SparkScores:
     """Score every row of ``df`` on the executors; bad input raises here, on the driver.
 
@@ -161,6 +164,8 @@ def score_dataframe(
         tracking_uri: MLflow store; ``None`` uses ``MLFLOW_TRACKING_URI`` or the embedded one.
         source: How error messages name the input (a path or table name).
         sep: The CSV separator, to count the fields of a malformed line.
+        na_values: Extra strings meaning "missing" in CSV text, on top of
+            ``mlsys.data.MISSING_MARKERS`` (only for text read by :func:`read_input`).
 
     Returns:
         The scored and rejected rows (lazy DataFrames), see :class:`SparkScores`.
@@ -178,6 +183,7 @@ def score_dataframe(
         ['lead_id', 'probability', 'decision', 'model_version']
     """
     _require_pyspark()
+    from mlsys.data import MISSING_MARKERS
     from mlsys.scoring import RowValidator, resolve_model
 
     resolved = (
@@ -204,6 +210,7 @@ def score_dataframe(
         output=output,
         corrupt=CORRUPT_RECORD in df.columns,
         sep=sep,
+        markers=(*MISSING_MARKERS, *na_values),
     )
     stage = df.mapInArrow(lambda batches: _score_partition(job, batches), spark_output)
     return _split(stage, resolved, id_name, float(cutoff), columns.columns)
@@ -340,6 +347,8 @@ def _score_batch(loaded: _Loaded, job: _Job, table: pa.Table) -> tuple[pa.Table,
     from mlsys.scoring import Chunk
 
     table, malformed = _malformed(table, job) if job.corrupt else (table, [])
+    if job.corrupt:  # CSV text from read_input: missing markers as the local reader reads them
+        table = _csv_text(table, job.markers)
     chunk = Chunk(table=table, rows=np.arange(1, table.num_rows + 1), malformed=malformed)
     validated = loaded.validator.validate(chunk)
     scorer = loaded.scorer
@@ -353,6 +362,20 @@ def _score_batch(loaded: _Loaded, job: _Job, table: pa.Table) -> tuple[pa.Table,
         }
     )
     return scored, validated.rejects.drop_columns(["row"])
+
+
+def _csv_text(table: pa.Table, markers: tuple[str, ...]) -> pa.Table:
+    """Exact markers null (the local reader's ``null_values``), then ``csv_field``'s rule."""
+    import pyarrow.compute as pc
+
+    from mlsys.data import csv_field
+
+    value_set = pa.array(list(markers), pa.string())
+    columns = []
+    for column in table.columns:
+        exact = pc.if_else(pc.is_in(column, value_set=value_set), None, column)
+        columns.append(csv_field(exact, markers))
+    return pa.table(columns, names=table.column_names)
 
 
 def _malformed(table: pa.Table, job: _Job) -> tuple[pa.Table, list[Any]]:
@@ -406,15 +429,14 @@ def _stage_table(job: _Job, scored: pa.Table, rejects: pa.Table) -> pa.Table:
 # -- files and tables (ml-predict --engine spark) ---------------------------------------------
 
 
-def read_input(
-    spark: SparkSession, source: str, *, sep: str = ",", na_values: Sequence[str] = ()
-) -> DataFrame:
+def read_input(spark: SparkSession, source: str, *, sep: str = ",") -> DataFrame:
     """A Parquet or CSV path (file or directory, local or ``s3://``...) or a catalog table.
 
     A source with a ``/`` or ending in ``.csv``/``.parquet``/``.pq`` (optionally compressed)
     is a path; anything else (``crm.leads``, ``main.crm.leads``) a table of the session's
-    catalog. CSV is read as ``ml-predict`` reads it: every column as text, pandas' missing-value
-    markers as missing, malformed lines kept for the rejects; one difference: a quoted value
+    catalog. CSV is read as ``ml-predict`` reads it: every column as text (the executors apply
+    the missing-value markers of :mod:`mlsys.data`), malformed lines kept for the rejects; one
+    difference: a quoted value
     spanning lines is not supported (Spark splits a CSV file by lines to read it in parallel;
     Parquet has no such limit).
 
@@ -422,10 +444,7 @@ def read_input(
         DataError: The path or table does not exist or cannot be read.
     """
     from pyspark.errors import AnalysisException
-    from pyspark.sql import functions as sf
     from pyspark.sql.types import StringType, StructField, StructType
-
-    from mlsys.scoring import NA_VALUES
 
     kind = _source_kind(source)
     _check_exists(source)
@@ -453,15 +472,7 @@ def read_input(
             f"input: {what} '{source}' cannot be read ({str(exc).splitlines()[0]}). Fix: pass an "
             "existing CSV or Parquet path, or a table of the session's catalog (db.table)."
         ) from exc
-    missing = [*NA_VALUES, *na_values]
-    return frame.select(
-        *[
-            sf.when(sf.col(_quoted(c)).isin(missing), None).otherwise(sf.col(_quoted(c))).alias(c)
-            if c != CORRUPT_RECORD
-            else sf.col(c)
-            for c in frame.columns
-        ]
-    )
+    return frame
 
 
 def _check_exists(source: str) -> None:
@@ -522,10 +533,16 @@ def score_path(
         if isinstance(model, str)
         else model
     )
-    session = spark or SparkSession.builder.appName("ml-predict").getOrCreate()
-    frame = read_input(session, source, sep=sep, na_values=na_values)
+    session = spark or _session(SparkSession)
+    frame = read_input(session, source, sep=sep)
     result = score_dataframe(
-        frame, resolved, id_column=id_column, threshold=threshold, source=source, sep=sep
+        frame,
+        resolved,
+        id_column=id_column,
+        threshold=threshold,
+        source=source,
+        sep=sep,
+        na_values=na_values,
     )
     started = time.perf_counter()
     result.stage.persist()
@@ -539,6 +556,22 @@ def score_path(
     summary.seconds = round(seconds, 3)
     summary.rows_per_second = round(summary.rows_in / seconds, 1) if seconds > 0 else 0.0
     return summary
+
+
+def _session(builder_class: Any) -> SparkSession:
+    """The command line's session; its Python workers run this interpreter unless told otherwise.
+
+    PySpark starts workers with ``PYSPARK_PYTHON``, else the first ``python3`` on ``PATH``,
+    which need not hold mlsys (``ml-predict`` run from a virtualenv that is not activated).
+    Unless ``PYSPARK_PYTHON`` chose one, the context is pointed at this interpreter (its
+    ``pythonExec``, read when a function is shipped); an existing session (a notebook,
+    Databricks, spark-submit's) is reused as it is.
+    """
+    active = builder_class.getActiveSession()
+    session = cast("SparkSession", builder_class.builder.appName("ml-predict").getOrCreate())
+    if active is None and "PYSPARK_PYTHON" not in os.environ:
+        session.sparkContext.pythonExec = sys.executable
+    return session
 
 
 def _rejects_default(output: str) -> str:
