@@ -37,7 +37,7 @@ import pyarrow.compute as pc
 from mlsys.errors import ConfigError, DataError, MlsysError, SchemaError
 from mlsys.files import write_json
 from mlsys.logs import configure_logging
-from mlsys.predict import add_model_arguments, passive_openmp
+from mlsys.predict import add_model_arguments
 from mlsys.scoring import DEFAULT_CHUNK_SIZE
 
 if TYPE_CHECKING:
@@ -451,7 +451,6 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Evaluate one file; returns the exit code."""
-    passive_openmp()
     args = _parser().parse_args(argv)
     configure_logging("INFO" if args.verbose else "WARNING")  # the summary goes to stdout
     from mlsys.scoring import open_table

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import sys
 import traceback
 from collections.abc import Sequence
@@ -27,7 +26,7 @@ from mlsys.errors import MlsysError
 from mlsys.logs import configure_logging
 from mlsys.scoring import DEFAULT_CHUNK_SIZE
 
-__all__ = ["add_model_arguments", "main", "passive_openmp"]
+__all__ = ["add_model_arguments", "main"]
 
 log = logging.getLogger("mlsys.predict")
 
@@ -92,20 +91,8 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def passive_openmp() -> None:
-    """Make OpenMP threads sleep, not spin, between parallel regions (unless the user chose).
-
-    Scoring overlaps the model's OpenMP prediction (xgboost, HistGradientBoosting) with a thread
-    that reads the next chunk; spinning OpenMP threads take the cores that thread needs
-    (measured: 30-50 % fewer rows/s on 2 cores). Only effective before OpenMP is loaded, so the
-    command lines call it first.
-    """
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Score one file; returns the exit code."""
-    passive_openmp()
     args = _parser().parse_args(argv)
     configure_logging("INFO" if args.verbose else "WARNING")  # the summary goes to stdout
     from mlsys.scoring import open_table, output_format
