@@ -32,8 +32,7 @@ from mlsys.data import Dataset, DataSource
 from mlsys.errors import DataError, MlsysError, ModelError, TrackingError
 from mlsys.evaluation import Evaluator, ReportArtifacts
 from mlsys.features import FeatureTransformer, Rebalancer, categorical_columns
-from mlsys.files import atomic_path, writable_directory, write_text
-from mlsys.files import write_json as _write_json
+from mlsys.files import atomic_path, writable_directory, write_json, write_text
 from mlsys.logs import bind, log_context
 from mlsys.models import ConversionModel, ModelBundle
 from mlsys.models._bundle import checksum_path, read_checksum
@@ -264,7 +263,7 @@ class TrainingPipeline:
         report = self._report_stage(dataset, splits, bundle, calibrated["test"], timer, artifacts)
         metadata = {**self._metadata(dataset, splits, timer.stages, started), "warnings": warnings}
         # Written before tracking so the tracked artifacts hold it too (replay by run id).
-        artifacts["metadata"] = _write_json(
+        artifacts["metadata"] = write_json(
             self.output_dir / "metadata.json", {**metadata, "stage_seconds": dict(timer.stages)}
         )
         run_id = None
@@ -283,7 +282,7 @@ class TrainingPipeline:
         gate = None
         if run_id is not None and self.registry is not None:
             # On disk before the gate: an offer that fails can be retried from the run dir.
-            _write_json(
+            write_json(
                 self.output_dir / "metadata.json", {**metadata, "stage_seconds": timer.stages}
             )
             with timer.stage("registry"):
@@ -300,7 +299,7 @@ class TrainingPipeline:
                 artifacts["gate"] = self.output_dir / "gate.json"  # written by the gate
         metadata["stage_seconds"] = timer.stages
         metadata["untracked"] = untracked
-        _write_json(self.output_dir / "metadata.json", metadata)
+        write_json(self.output_dir / "metadata.json", metadata)
         return TrainingResult(
             metrics=test.metrics,
             validation_metrics=validation.metrics,
@@ -521,10 +520,10 @@ class TrainingPipeline:
         artifacts = {
             "model": bundle.save(out / "model.joblib"),
             "model_sha256": out / "model.joblib.sha256",
-            "metrics": _write_json(out / "metrics.json", metrics),
-            "validation_metrics": _write_json(out / "validation_metrics.json", validation_metrics),
+            "metrics": write_json(out / "metrics.json", metrics),
+            "validation_metrics": write_json(out / "validation_metrics.json", validation_metrics),
             "splits": splits.save(out / "splits.npz"),
-            "schema": _write_json(
+            "schema": write_json(
                 out / "schema.json",
                 {
                     "features": dataset.schema.to_dict(),
