@@ -21,18 +21,48 @@ import sys
 import traceback
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from mlsys.errors import MlsysError
 from mlsys.logs import configure_logging
 from mlsys.scoring import DEFAULT_CHUNK_SIZE
 
-__all__ = ["add_model_arguments", "main"]
+if TYPE_CHECKING:
+    from omegaconf import DictConfig
+
+__all__ = ["add_model_arguments", "cli_config", "main"]
+
+#: Said in ``--help`` of both scoring command lines.
+CONF_EPILOG = (
+    "Defaults marked 'conf' come from the composed conf/ (conf/train.yaml and its groups; "
+    "MLSYS_CONFIG_DIR points at another conf/), as for python -m mlsys.train."
+)
 
 log = logging.getLogger("mlsys.predict")
 
 
-def add_model_arguments(parser: argparse.ArgumentParser) -> None:
-    """``--model``, ``--name`` and ``--tracking-uri``: the options both scoring CLIs share."""
+def cli_config() -> DictConfig:
+    """The composed ``conf/`` whose values are the scoring command lines' defaults.
+
+    The same composition as ``python -m mlsys.train`` with no overrides, so the registered model
+    name, the tracking store and the report settings agree with training.
+
+    Raises:
+        ConfigError: ``conf/`` is missing or does not compose.
+    """
+    from mlsys.config import compose_config
+
+    return compose_config()
+
+
+def add_model_arguments(parser: argparse.ArgumentParser, cfg: DictConfig) -> None:
+    """``--model``, ``--name`` and ``--tracking-uri``: the options both scoring CLIs share.
+
+    Args:
+        parser: The command line's parser.
+        cfg: The composed ``conf/`` (:func:`cli_config`): ``name`` and ``tracker.uri`` are the
+            defaults of ``--name`` and ``--tracking-uri``.
+    """
     parser.add_argument(
         "--model",
         default="champion",
@@ -40,26 +70,30 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
         "a run (runs:/<id> or the id), a model.joblib or a training run directory",
     )
     parser.add_argument(
-        "--name", default="conversion", help="registered model name (the training `name`)"
+        "--name",
+        default=cfg.name,
+        help="registered model name (default, conf name: %(default)s)",
     )
     parser.add_argument(
         "--tracking-uri",
-        default=None,
-        help="MLflow store (default: MLFLOW_TRACKING_URI, else outputs/mlflow.db)",
+        default=cfg.tracker.get("uri"),
+        help=f"MLflow store (default, conf tracker.uri: {cfg.tracker.get('uri') or 'null'}; "
+        "when null: MLFLOW_TRACKING_URI, else outputs/mlflow.db)",
     )
     parser.add_argument("--verbose", action="store_true", help="log details, show tracebacks")
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser(cfg: DictConfig) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m mlsys.predict",
         description="Score a CSV or Parquet file with a registered or saved model.",
+        epilog=CONF_EPILOG,
     )
     parser.add_argument("input", type=Path, help="CSV (.csv, .csv.gz, ...) or Parquet file")
     parser.add_argument(
         "-o", "--output", type=Path, required=True, help="scores file: .csv or .parquet"
     )
-    add_model_arguments(parser)
+    add_model_arguments(parser, cfg)
     parser.add_argument(
         "--chunk-size",
         type=int,
@@ -93,7 +127,12 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Score one file; returns the exit code."""
-    args = _parser().parse_args(argv)
+    try:
+        cfg = cli_config()
+    except MlsysError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    args = _parser(cfg).parse_args(argv)
     configure_logging("INFO" if args.verbose else "WARNING")  # the summary goes to stdout
     from mlsys.scoring import open_table, output_format
 
