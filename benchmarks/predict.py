@@ -121,7 +121,9 @@ def _run_measured(command: list[str]) -> Measure:
     """Run a process to the end: wall seconds, its own peak RSS (``os.wait4``), its stdout."""
     started = time.perf_counter()
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
-        process = subprocess.Popen(command, cwd=ROOT, stdout=out, stderr=err, text=True)
+        # As docs/TROUBLESHOOTING.md advises: mlsys sets no variable itself.
+        env = {"OMP_WAIT_POLICY": "PASSIVE", **os.environ}
+        process = subprocess.Popen(command, cwd=ROOT, stdout=out, stderr=err, text=True, env=env)
         _, status, usage = os.wait4(process.pid, 0)
         process.returncode = os.waitstatus_to_exitcode(status)
         seconds = time.perf_counter() - started

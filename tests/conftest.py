@@ -16,6 +16,9 @@ from mlsys.data import write_leads
 # multi-threaded speed on purpose.
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+# mlsys sets no variable itself (docs/TROUBLESHOOTING.md): MLflow's download bars stay out of the
+# output the CLI tests read, as they do for a user who exports it.
+os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
 # Tests are hermetic: what the caller exported must not change a result. HYDRA_FULL_ERROR adds
 # tracebacks to every CLI's output, and mlsys reads MLSYS_* (some at import, hence here, before
 # mlsys is imported). A test that needs one passes it to the process it starts. The CI switches

@@ -27,7 +27,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import pandas as pd
@@ -36,11 +36,13 @@ import pyarrow as pa
 from mlsys.errors import ConfigError, DataError, MlsysError, SchemaError
 from mlsys.files import write_json
 from mlsys.logs import configure_logging
-from mlsys.predict import add_model_arguments, passive_openmp
+from mlsys.predict import CONF_EPILOG, add_model_arguments, cli_config
 from mlsys.scoring import DEFAULT_CHUNK_SIZE
 
 if TYPE_CHECKING:
-    from mlsys.evaluation import ReportArtifacts, ReportOptions
+    from omegaconf import DictConfig
+
+    from mlsys.evaluation import Evaluator, ReportArtifacts, ReportOptions
     from mlsys.scoring import ResolvedModel, TableReader
 
 __all__ = ["EvaluationRun", "evaluate_file", "main"]
@@ -140,6 +142,7 @@ def evaluate_file(
     positive_label: str | None = None,
     threshold: float | None = None,
     options: ReportOptions | None = None,
+    evaluator: Evaluator | None = None,
     chunk_size: int = DEFAULT_CHUNK_SIZE,
     sep: str = ",",
     na_values: Sequence[str] = (),
@@ -154,7 +157,11 @@ def evaluate_file(
         target: Label column; default: the one the model was trained on.
         positive_label: Label value meaning converted; default: the model's.
         threshold: Decision threshold for the confusion matrix; default: the model's.
-        options: Report options (bootstrap, segments, SHAP, ...).
+        options: Report options (bootstrap, segments, SHAP, ...); default:
+            ``evaluator.report``.
+        evaluator: Metric settings (top fractions, lift fraction, calibration bins) and report
+            options, as ``evaluation`` in ``conf/`` builds them; default:
+            :class:`~mlsys.evaluation.Evaluator`'s.
         chunk_size: Rows read and scored at a time.
         sep: CSV separator.
         na_values: Extra strings meaning "missing" in a CSV.
@@ -171,11 +178,12 @@ def evaluate_file(
         >>> run.report.metrics["roc_auc"]  # doctest: +SKIP
         0.8361
     """
-    from mlsys.evaluation import ReportOptions, write_evaluation_report
+    from mlsys.evaluation import Evaluator, write_evaluation_report
     from mlsys.scoring import open_table
 
     started = time.perf_counter()
-    options = options or ReportOptions()
+    evaluator = evaluator or Evaluator()
+    options = options or evaluator.report
     label_column, positive, cutoff = _label_settings(model, target, positive_label, threshold)
     source, out = Path(data), Path(out_dir)
     reader = open_table(source, chunk_size=chunk_size, sep=sep, na_values=na_values, what="data")
@@ -227,6 +235,7 @@ def evaluate_file(
             "rows_rejected": run.rows_rejected,
         },
         options=options,
+        evaluator=evaluator,
         notes=_training_data_note(source, model),
     )
     run.seconds["report"] = round(time.perf_counter() - started, 3)
@@ -369,14 +378,19 @@ class _LabelEncoder:
         return {"1": positives, "0": int(len(y) - positives)}
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser(cfg: DictConfig) -> argparse.ArgumentParser:
+    """The options; every report default is the composed ``evaluation.report`` of ``cfg``."""
+    report = cfg.evaluation.report
     parser = argparse.ArgumentParser(
         prog="python -m mlsys.evaluate",
-        description="Score a model on a labelled CSV or Parquet file and write a report.",
+        description="Score a model on a labelled CSV or Parquet file and write a report. The "
+        "report settings without an option here (confidence, max_segments, importance_rows, "
+        "dpi, ...) are evaluation.report.* in conf/.",
+        epilog=CONF_EPILOG,
     )
     parser.add_argument("data", type=Path, help="labelled CSV or Parquet file")
     parser.add_argument("--out", type=Path, required=True, help="report folder")
-    add_model_arguments(parser)
+    add_model_arguments(parser, cfg)
     parser.add_argument("--target", default=None, help="label column (default: the model's)")
     parser.add_argument(
         "--positive-label", default=None, help="label value meaning converted (default: model's)"
@@ -385,27 +399,32 @@ def _parser() -> argparse.ArgumentParser:
         "--threshold", type=float, default=None, help="decision threshold (default: the model's)"
     )
     parser.add_argument(
-        "--bootstrap", type=int, default=200, help="resamples for ROC/PR-AUC intervals (0: off)"
+        "--bootstrap",
+        type=int,
+        default=report.bootstrap,
+        help="resamples for ROC/PR-AUC intervals, 0: off (default, conf: %(default)s)",
     )
-    parser.add_argument("--seed", type=int, default=0, help="seed of bootstrap and sampling")
-    parser.add_argument("--segment", default=None, help="break metrics down by this column")
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=report.seed,
+        help="seed of bootstrap and sampling (default, conf: %(default)s)",
+    )
+    parser.add_argument(
+        "--segment",
+        default=report.segment_column,
+        help="break metrics down by this column (default, conf segment_column: "
+        f"{report.segment_column or 'none'})",
+    )
     parser.add_argument(
         "--min-positives",
         type=int,
-        default=10,
-        help="flag segments with fewer converters than this",
+        default=report.min_positives,
+        help="flag segments with fewer converters than this (default, conf: %(default)s)",
     )
-    parser.add_argument(
-        "--shap",
-        "--explain",
-        dest="shap",
-        action="store_true",
-        help="SHAP values for tree models (costs seconds)",
-    )
-    parser.add_argument(
-        "--no-importance", action="store_true", help="skip global feature importance"
-    )
-    parser.add_argument("--no-plots", action="store_true", help="metrics and HTML only, no PNGs")
+    _switch(parser, "shap", report.shap, "SHAP values for tree models (costs seconds)", "--explain")
+    _switch(parser, "importance", report.importance, "global feature importance")
+    _switch(parser, "plots", report.plots, "PNG plots (without: metrics and HTML only)")
     parser.add_argument(
         "--chunk-size", type=int, default=DEFAULT_CHUNK_SIZE, help="rows read at a time"
     )
@@ -417,28 +436,61 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _switch(
+    parser: argparse.ArgumentParser, name: str, default: bool, what: str, *aliases: str
+) -> None:
+    """``--<name>`` / ``--no-<name>`` for the boolean ``evaluation.report.<name>``."""
+    shown = "on" if default else "off"
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument(
+        f"--{name}",
+        *aliases,
+        dest=name,
+        action="store_true",
+        default=default,
+        help=f"{what} (default, conf {name}: {shown})",
+    )
+    group.add_argument(f"--no-{name}", dest=name, action="store_false", help=f"skip --{name}")
+
+
+def _evaluator(cfg: DictConfig, args: argparse.Namespace) -> Evaluator:
+    """``cfg.evaluation`` built, its report settings overridden by the command line."""
+    from omegaconf import OmegaConf
+
+    from mlsys.config import instantiate_component
+
+    given = {
+        "bootstrap": args.bootstrap,
+        "seed": args.seed,
+        "segment_column": args.segment,
+        "min_positives": args.min_positives,
+        "shap": args.shap,
+        "importance": args.importance,
+        "plots": args.plots,
+    }
+    # Merged at the root, so that the report's ${seed}-style interpolations still resolve.
+    merged = cast("DictConfig", OmegaConf.merge(cfg, {"evaluation": {"report": given}}))
+    evaluator: Evaluator = instantiate_component(merged.evaluation, "evaluation")
+    return evaluator
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Evaluate one file; returns the exit code."""
-    passive_openmp()
-    args = _parser().parse_args(argv)
+    try:
+        cfg = cli_config()
+    except MlsysError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    args = _parser(cfg).parse_args(argv)
     configure_logging("INFO" if args.verbose else "WARNING")  # the summary goes to stdout
     from mlsys.scoring import open_table
 
     try:
         # A bad data file fails before the model and report libraries load.
         open_table(args.data, chunk_size=args.chunk_size, sep=args.sep, what="data")
-        from mlsys.evaluation import ReportOptions
         from mlsys.scoring import resolve_model
 
-        options = ReportOptions(
-            plots=not args.no_plots,
-            bootstrap=args.bootstrap,
-            seed=args.seed,
-            segment_column=args.segment,
-            min_positives=args.min_positives,
-            importance=not args.no_importance,
-            shap=args.shap,
-        )
+        evaluator = _evaluator(cfg, args)
         model = resolve_model(args.model, name=args.name, tracking_uri=args.tracking_uri)
         run = evaluate_file(
             args.data,
@@ -447,7 +499,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             target=args.target,
             positive_label=args.positive_label,
             threshold=args.threshold,
-            options=options,
+            evaluator=evaluator,
             chunk_size=args.chunk_size,
             sep=args.sep,
             na_values=[v for v in args.na_values.split(",") if v],

@@ -32,6 +32,7 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 
 from mlsys.errors import ConfigError
+from mlsys.files import write_text
 
 __all__ = [
     "Layout",
@@ -283,8 +284,7 @@ def _write(scaffold: Scaffold, layout: Layout, force: bool, dry_run: bool) -> No
             continue
         if path.exists() and path.name == "__init__.py":
             continue
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
+        write_text(path, text)
         print(f"created {shown}")
     print("\nnext:" if not dry_run else "then:")
     for step in scaffold.next_steps:

@@ -23,23 +23,52 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import sys
 import traceback
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from mlsys.errors import MlsysError
 from mlsys.logs import configure_logging
 from mlsys.scoring import DEFAULT_CHUNK_SIZE
 
-__all__ = ["add_model_arguments", "main", "passive_openmp"]
+if TYPE_CHECKING:
+    from omegaconf import DictConfig
+
+__all__ = ["add_model_arguments", "cli_config", "main"]
+
+#: Said in ``--help`` of both scoring command lines.
+CONF_EPILOG = (
+    "Defaults marked 'conf' come from the composed conf/ (conf/train.yaml and its groups; "
+    "MLSYS_CONFIG_DIR points at another conf/), as for python -m mlsys.train."
+)
 
 log = logging.getLogger("mlsys.predict")
 
 
-def add_model_arguments(parser: argparse.ArgumentParser) -> None:
-    """``--model``, ``--name`` and ``--tracking-uri``: the options both scoring CLIs share."""
+def cli_config() -> DictConfig:
+    """The composed ``conf/`` whose values are the scoring command lines' defaults.
+
+    The same composition as ``python -m mlsys.train`` with no overrides, so the registered model
+    name, the tracking store and the report settings agree with training.
+
+    Raises:
+        ConfigError: ``conf/`` is missing or does not compose.
+    """
+    from mlsys.config import compose_config
+
+    return compose_config()
+
+
+def add_model_arguments(parser: argparse.ArgumentParser, cfg: DictConfig) -> None:
+    """``--model``, ``--name`` and ``--tracking-uri``: the options both scoring CLIs share.
+
+    Args:
+        parser: The command line's parser.
+        cfg: The composed ``conf/`` (:func:`cli_config`): ``name`` and ``tracker.uri`` are the
+            defaults of ``--name`` and ``--tracking-uri``.
+    """
     parser.add_argument(
         "--model",
         default="champion",
@@ -47,26 +76,30 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
         "a run (runs:/<id> or the id), a model.joblib or a training run directory",
     )
     parser.add_argument(
-        "--name", default="conversion", help="registered model name (the training `name`)"
+        "--name",
+        default=cfg.name,
+        help="registered model name (default, conf name: %(default)s)",
     )
     parser.add_argument(
         "--tracking-uri",
-        default=None,
-        help="MLflow store (default: MLFLOW_TRACKING_URI, else outputs/mlflow.db)",
+        default=cfg.tracker.get("uri"),
+        help=f"MLflow store (default, conf tracker.uri: {cfg.tracker.get('uri') or 'null'}; "
+        "when null: MLFLOW_TRACKING_URI, else outputs/mlflow.db)",
     )
     parser.add_argument("--verbose", action="store_true", help="log details, show tracebacks")
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser(cfg: DictConfig) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m mlsys.predict",
         description="Score a CSV or Parquet file with a registered or saved model.",
+        epilog=CONF_EPILOG,
     )
     parser.add_argument(
         "input", help="CSV (.csv, .csv.gz, ...) or Parquet file; with --engine spark, a table too"
     )
     parser.add_argument("-o", "--output", required=True, help="scores file: .csv or .parquet")
-    add_model_arguments(parser)
+    add_model_arguments(parser, cfg)
     parser.add_argument(
         "--chunk-size",
         type=int,
@@ -103,21 +136,14 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def passive_openmp() -> None:
-    """Make OpenMP threads sleep, not spin, between parallel regions (unless the user chose).
-
-    Scoring overlaps the model's OpenMP prediction (xgboost, HistGradientBoosting) with a thread
-    that reads the next chunk; spinning OpenMP threads take the cores that thread needs
-    (measured: 30-50 % fewer rows/s on 2 cores). Only effective before OpenMP is loaded, so the
-    command lines call it first.
-    """
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Score one file; returns the exit code."""
-    passive_openmp()
-    args = _parser().parse_args(argv)
+    try:
+        cfg = cli_config()
+    except MlsysError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    args = _parser(cfg).parse_args(argv)
     configure_logging("INFO" if args.verbose else "WARNING")  # the summary goes to stdout
     from mlsys.scoring import open_table, output_format
 

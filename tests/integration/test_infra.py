@@ -534,6 +534,8 @@ def test_dockerfile_builds_from_the_lock_as_a_non_root_user() -> None:
     env = " ".join(_instructions("runtime", "ENV"))
     assert "MLSYS_PROJECT_ROOT=/app" in env
     assert "MLSYS_CONFIG_DIR=/app/conf" in env
+    assert "OMP_WAIT_POLICY=PASSIVE" in env  # mlsys sets no variable: the image does
+    assert "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR=false" in env
     assert any(c.startswith("conf/ /app/conf") for c in _instructions("runtime", "COPY"))
     for name, stage in stages.items():
         base = stage["base"]

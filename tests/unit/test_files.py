@@ -80,3 +80,40 @@ def test_writing_a_file_removes_its_stale_temporaries(tmp_path: Path) -> None:
     write_json(target, {})
 
     assert sorted(p.name for p in tmp_path.iterdir()) == ["metrics.json"]
+
+
+def test_nan_and_infinities_are_null_and_numpy_values_plain(tmp_path: Path) -> None:
+    import numpy as np
+
+    payload = {"nan": float("nan"), "inf": np.float64("inf"), "ninf": -np.inf, "n": np.int64(3)}
+    text = write_json(tmp_path / "m.json", {**payload, "a": np.array([1.5, np.nan])}).read_text()
+    assert json.loads(text) == {"nan": None, "inf": None, "ninf": None, "n": 3, "a": [1.5, None]}
+    assert text.endswith("}\n")
+    assert "NaN" not in text
+    assert "Infinity" not in text
+
+
+def test_the_run_and_its_report_write_metrics_json_with_the_one_writer(
+    leads_overrides: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Both ``metrics.json`` go through :func:`mlsys.files.to_json`, so NaN is ``null`` in both."""
+    from mlsys import compose_config, files, train_model
+    from mlsys.evaluation import _evaluator
+
+    written: list[str] = []
+    encode, metrics = files.to_json, _evaluator.binary_metrics
+
+    def spy(payload: object) -> str:
+        written.append(encode(payload))
+        return written[-1]
+
+    def with_an_undefined_metric(*args: object, **kwargs: object) -> dict[str, object]:
+        return {**metrics(*args, **kwargs), "undefined_probe": float("nan")}  # type: ignore[arg-type]
+
+    monkeypatch.setattr(files, "to_json", spy)
+    monkeypatch.setattr(_evaluator, "binary_metrics", with_an_undefined_metric)
+    train_model(compose_config([*leads_overrides, "model=logreg"]), output_dir=tmp_path)
+    for path in (tmp_path / "metrics.json", tmp_path / "report" / "metrics.json"):
+        text = path.read_text()
+        assert text in written, f"{path} was not written by mlsys.files.write_json"
+        assert json.loads(text)["undefined_probe"] is None

@@ -16,7 +16,14 @@ from pydantic import Field
 from mlsys._params import check_instance
 from mlsys.data._dataset import ColumnKind, Dataset, FeatureSchema
 from mlsys.data._formats import check_file_format
-from mlsys.data._values import MISSING_MARKERS, LabelMatcher, coerce_features, list_override
+from mlsys.data._values import (
+    MISSING_MARKERS,
+    LabelMatcher,
+    arrow_column,
+    coerce_features,
+    csv_field,
+    list_override,
+)
 from mlsys.errors import DataError, SchemaError
 from mlsys.files import file_sha256
 
@@ -220,6 +227,22 @@ class CsvSource:
                 "Fix: pass \"data.sep=';'\" (quoted for the shell), or the file's real separator."
             )
         self._check_header(path)
+        return self._quoted_spaces(frame)
+
+    def _quoted_spaces(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """``csv_field``'s rule for quoted text too (``" NA"``), as batch scoring applies it.
+
+        ``skipinitialspace`` skips spaces before a field, not inside its quotes; the Arrow
+        reader of batch scoring cannot tell the two apart, so both read them one way.
+        """
+        markers = [*MISSING_MARKERS, *self.na_values]
+        for name in frame.columns:
+            if not (ptypes.is_string_dtype(frame[name]) or ptypes.is_object_dtype(frame[name])):
+                continue
+            text = arrow_column(frame[name])
+            read = csv_field(text, markers)
+            if read is not text:
+                frame[name] = pd.Series(read.to_pandas(), index=frame.index)
         return frame
 
     def _check_header(self, path: Path) -> None:

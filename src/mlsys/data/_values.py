@@ -319,16 +319,16 @@ def coerce_features(frame: pd.DataFrame, schema: FeatureSchema) -> pd.DataFrame:
     for name, kind in zip(schema.columns, schema.kinds, strict=True):
         column = frame[name]
         if kind == "categorical":
-            codes, levels = parse_categories(_arrow(column))
+            codes, levels = parse_categories(arrow_column(column))
             text = pd.Series(levels[codes], index=frame.index, dtype=object)
             out[name] = text.astype("str").where(text.notna(), np.nan).astype("str")
         else:
             parse = parse_numbers if kind == "numeric" else parse_booleans
-            out[name] = _checked(name, kind, *parse(_arrow(column)), column)
+            out[name] = _checked(name, kind, *parse(arrow_column(column)), column)
     return out
 
 
-def _arrow(column: pd.Series) -> pa.Array:
+def arrow_column(column: pd.Series) -> pa.Array:
     """A pandas column as an Arrow array, NaN/None/NA as null; mixed objects as text."""
     try:
         return pa.array(column.to_numpy(), from_pandas=True)

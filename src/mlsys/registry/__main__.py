@@ -16,7 +16,6 @@ Every command first marks runs of the experiment ``--name`` that killed processe
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -28,6 +27,7 @@ from mlsys._locks import DEFAULT_TIMEOUT_S
 from mlsys.data import CsvSource
 from mlsys.errors import MlsysError, TrackingError
 from mlsys.evaluation import HEADLINE_METRICS, Evaluator
+from mlsys.files import to_json
 from mlsys.logs import configure_logging
 from mlsys.registry._gate import GateDecision, promote_version, rollback
 from mlsys.registry._registry import CHAMPION, MlflowRegistry, VersionInfo
@@ -100,7 +100,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except MlsysError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    print(json.dumps(output, indent=2, default=str) if args.json else _render(args.command, output))
+    if args.json:  # the text the artifact files hold: strict JSON, an undefined metric is null
+        sys.stdout.write(to_json(output))
+    else:
+        print(_render(args.command, output))
     return 0
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
-import os
 import tempfile
 import threading
 from collections.abc import Iterator
@@ -195,9 +194,6 @@ class MlflowRegistry:
 
     def _client(self) -> MlflowClient:
         from mlflow import MlflowClient
-
-        # Progress bars on every artifact download clutter CLI output and logs.
-        os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
 
         return MlflowClient(tracking_uri=self.tracking_uri, registry_uri=self.tracking_uri)
 

@@ -285,11 +285,8 @@ def _run_id_column(client: MlflowClient, run_id: str) -> str | None:
 
 
 def _client(uri: str) -> MlflowClient:
-    import os
-
     from mlflow import MlflowClient
 
-    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     return MlflowClient(tracking_uri=uri, registry_uri=uri)
 
 

@@ -455,11 +455,13 @@ class _DropNoise(logging.Filter):
 
 @contextlib.contextmanager
 def _quiet_model_logging() -> Iterator[None]:
-    """Log the model without MLflow's noise: the two warnings above and progress bars."""
+    """Log the model without MLflow's two noisy warnings above.
+
+    Its progress bars are the user's to switch off (``MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR=false``,
+    docs/TROUBLESHOOTING.md): MLflow reads only that variable, and mlsys sets none.
+    """
     loggers = [logging.getLogger(name) for name in ("mlflow.pyfunc", "mlflow.utils.environment")]
     noise = _DropNoise()
-    previous = os.environ.get("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR")
-    os.environ["MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"] = "false"
     for logger in loggers:
         logger.addFilter(noise)
     try:
@@ -467,7 +469,3 @@ def _quiet_model_logging() -> Iterator[None]:
     finally:
         for logger in loggers:
             logger.removeFilter(noise)
-        if previous is None:
-            os.environ.pop("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", None)
-        else:
-            os.environ["MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"] = previous

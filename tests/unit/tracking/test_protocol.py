@@ -59,16 +59,19 @@ def test_run_record_defaults_are_independent(tmp_path: Path) -> None:
     assert first.dataset == {}
 
 
-def test_model_logging_drops_only_mlflows_noise(caplog: pytest.LogCaptureFixture) -> None:
+def test_model_logging_drops_only_mlflows_noise(
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import logging
     import os
 
     from mlsys.tracking._mlflow import _quiet_model_logging
 
     pyfunc = logging.getLogger("mlflow.pyfunc")
-    before = os.environ.get("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR")
+    monkeypatch.delenv("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", raising=False)
+    before = dict(os.environ)
     with caplog.at_level(logging.WARNING), _quiet_model_logging():
-        assert os.environ["MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"] == "false"
+        assert dict(os.environ) == before  # progress bars are the user's to switch off
         pyfunc.warning("Passing a Python object ... serialized using CloudPickle, ...")
         logging.getLogger("mlflow.utils.environment").warning(
             "Failed to resolve installed pip version."
@@ -80,4 +83,4 @@ def test_model_logging_drops_only_mlflows_noise(caplog: pytest.LogCaptureFixture
         "a warning that matters",
         "... serialized using CloudPickle, outside the block",
     ]
-    assert os.environ.get("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR") == before
+    assert dict(os.environ) == before
