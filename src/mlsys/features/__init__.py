@@ -14,6 +14,8 @@ from mlsys.features._imbalance import (
 from mlsys.features._transformers import (
     MISSING,
     OTHER,
+    CodedColumn,
+    ColumnData,
     FeatureTransformer,
     NativeFeatures,
     TabularFeatures,
@@ -24,6 +26,8 @@ __all__ = [
     "MISSING",
     "OTHER",
     "ClassWeight",
+    "CodedColumn",
+    "ColumnData",
     "FeatureTransformer",
     "NativeFeatures",
     "NoRebalance",
