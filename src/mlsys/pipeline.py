@@ -16,7 +16,7 @@ import platform
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from importlib import metadata as importlib_metadata
 from pathlib import Path
@@ -213,9 +213,8 @@ class TrainingPipeline:
 
         with timer.stage("features"):
             self.features.fit(parts["train"][0], parts["train"][1])
-            transformed = {
-                name: self.features.transform(X) for name, (X, _) in parts.items() if len(X)
-            }
+            # The model's training and early-stopping rows; every split is scored below.
+            transformed = {n: self.features.transform(parts[n][0]) for n in ("train", "validation")}
         with timer.stage("imbalance"):
             balanced = self.imbalance.rebalance(transformed["train"], parts["train"][1])
         with timer.stage("fit"):
@@ -225,11 +224,15 @@ class TrainingPipeline:
                 sample_weight=balanced.sample_weight,
                 eval_set=(transformed["validation"], parts["validation"][1]),
             )
+        # Scored the way the bundle scores in production; the threshold is chosen below.
+        unfinished = ModelBundle(
+            self.features, self.model, self.calibrator, threshold=0.5, schema=dataset.schema
+        )
         raw = {
-            name: np.asarray(self.model.predict_proba(X)[:, 1], dtype=np.float64)
-            for name, X in transformed.items()
+            name: unfinished.score(X, calibrated=False)
+            for name, (X, _) in parts.items()
+            if name != "train"
         }
-        raw.setdefault("calibration", np.empty(0, dtype=np.float64))  # split.calibration=0
         with timer.stage("calibrate"):
             self._fit_calibrator(raw["calibration"], parts["calibration"][1])
             calibrated = {name: self.calibrator.transform(s) for name, s in raw.items()}
@@ -243,12 +246,9 @@ class TrainingPipeline:
             test = self.evaluator.evaluate(parts["test"][1], calibrated["test"], threshold)
         objective = self.evaluator.objective(validation.metrics)
 
-        bundle = ModelBundle(
-            features=self.features,
-            model=self.model,
-            calibrator=self.calibrator,
+        bundle = replace(
+            unfinished,
             threshold=threshold,
-            schema=dataset.schema,
             metadata=self._bundle_metadata(dataset, test.metrics, started),
         )
         with timer.stage("save"):

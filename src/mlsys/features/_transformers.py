@@ -273,7 +273,8 @@ class _Lookup:
         else:  # a CodedColumn
             levels, codes = values.levels, values.codes
         mapped = np.fromiter((table.get(v, other) for v in levels), np.intp, len(levels))
-        return mapped[codes]
+        positions: IndexArray = mapped[codes]
+        return positions
 
 
 def _length(columns: ColumnData, names: list[str]) -> int:
@@ -290,7 +291,8 @@ def _numbers(values: Any, *, coerce: bool = False) -> FloatMatrix:
     if isinstance(values, pd.Series):
         if coerce:
             values = pd.to_numeric(values, errors="coerce")
-        return values.to_numpy(dtype=np.float64, na_value=np.nan)
+        numbers: FloatMatrix = values.to_numpy(dtype=np.float64, na_value=np.nan)
+        return numbers
     return np.asarray(values, dtype=np.float64)
 
 
@@ -365,7 +367,8 @@ class NativeFeatures(TransformerMixin, BaseEstimator):  # type: ignore[misc]
         for name in self.columns_:
             if name in self.categories_:
                 codes = self.lookups_[name].positions(columns[name])
-                out[name] = pd.Categorical.from_codes(codes, categories=self.categories_[name])
+                levels = pd.Index(self.categories_[name])
+                out[name] = pd.Categorical.from_codes(codes, categories=levels)
             else:
                 out[name] = _numbers(columns[name], coerce=True)
         return pd.DataFrame(out, copy=False)

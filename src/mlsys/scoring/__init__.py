@@ -19,8 +19,6 @@ from mlsys._lazy import lazy_exports
 
 if TYPE_CHECKING:
     from mlsys.scoring._batch import (
-        ChunkScorer,
-        Prepared,
         ScoreStats,
         ScoringSummary,
         default_rejects_path,
@@ -43,10 +41,8 @@ __all__ = [
     "DEFAULT_CHUNK_SIZE",
     "NA_VALUES",
     "Chunk",
-    "ChunkScorer",
     "Coded",
     "Malformed",
-    "Prepared",
     "ResolvedModel",
     "RowValidator",
     "ScoreStats",
@@ -65,8 +61,6 @@ __all__ = [
 _LAZY = {
     **dict.fromkeys(
         [
-            "ChunkScorer",
-            "Prepared",
             "ScoreStats",
             "ScoringSummary",
             "default_rejects_path",
