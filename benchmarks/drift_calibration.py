@@ -267,7 +267,7 @@ def _best_of(repeats: int, action: Callable[[], object]) -> float:
 def measure_cost(profile: DataProfile, bundle: Any, setup: Setup) -> dict[str, float]:
     """Seconds per call of each check, and of what it rides on (serving, batch scoring)."""
     from mlsys.scoring import Coded
-    from mlsys.serving import LoadedModel, RecordValidator, compile_scorer
+    from mlsys.serving import RecordValidator
 
     frame, _ = generate_leads(n_rows=200_000, seed=5)
     typed = coerce_features(frame, bundle.schema)
@@ -283,21 +283,11 @@ def measure_cost(profile: DataProfile, bundle: Any, setup: Setup) -> dict[str, f
             np.where(codes < 0, len(levels), codes).astype(np.intp),
             np.array([*levels, None], dtype=object),
         )
-    model = LoadedModel(
-        bundle=bundle,
-        name="bench",
-        version="1",
-        alias=None,
-        run_id=None,
-        source="bench",
-        fast=True,
-        scorer=compile_scorer(bundle),
-    )
     validator = RecordValidator(schema)
     records = [_record(typed.iloc[i], kinds) for i in range(100)]
 
     def serve(batch: list[dict[str, Any]]) -> Any:
-        return model.score(validator.columns_of(validator.validate(batch)))
+        return bundle.score(validator.columns_of(validator.validate(batch)))
 
     one, hundred = validator.columns_of(records[:1]), validator.columns_of(records)
     drift = RollingDrift(profile)
@@ -307,7 +297,7 @@ def measure_cost(profile: DataProfile, bundle: Any, setup: Setup) -> dict[str, f
         "compare_frame_200k": _best_of(3, lambda: profile.compare(typed, scores=scores)),
         "add_chunk_20k": _best_of(5, lambda: counter.add(chunk, scores[:20_000])),
         "add_coded_20k": _best_of(5, lambda: counter.add(coded, scores[:20_000])),
-        "score_chunk_20k": _best_of(5, lambda: model.score(chunk)),
+        "score_chunk_20k": _best_of(5, lambda: bundle.score(chunk)),
         "observe_1": _best_of(2000, lambda: drift.observe(one, scores[:1])),
         "serve_1": _best_of(2000, lambda: serve(records[:1])),
         "observe_100": _best_of(300, lambda: drift.observe(hundred, scores[:100])),

@@ -209,7 +209,6 @@ def _mlsys(data: Path, bundle: Path, out: Path, chunk_size: int) -> dict[str, fl
         "score_s": result["seconds"],
         "rows_per_s": result["rows_per_second"],
         "rows_scored": result["rows_scored"],
-        "fast_path": result["fast_path"],
     }
 
 

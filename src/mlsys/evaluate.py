@@ -286,19 +286,18 @@ def _score_rows(
     Metrics need every score, so labels, probabilities and model inputs are kept (about 130
     bytes a row for the leads schema); the file itself never is.
     """
-    from mlsys.scoring import ChunkScorer, RowValidator, TableWriter, iter_scored
+    from mlsys.scoring import RowValidator, TableWriter, iter_scored
 
     schema = model.bundle.schema
     keep = [labels.column] + ([segment] if segment and segment != labels.column else [])
     validator = RowValidator(schema, required=[labels.column], keep=keep)
     validator.check_columns(reader, what="data")
-    scorer = ChunkScorer(model.bundle)
     parts: dict[str, list[Any]] = {"y": [], "p": [], **{c: [] for c in schema.columns}}
     segments: list[pa.Array] = []
     reasons: Counter[str] = Counter()
     out.mkdir(parents=True, exist_ok=True)
     with TableWriter(out / "rejects.csv", validator.reject_schema, what="rejects") as rejects:
-        for validated, probabilities in iter_scored(reader, validator, scorer, progress):
+        for validated, probabilities in iter_scored(reader, validator, model.bundle, progress):
             parts["y"].append(labels.encode(validated.kept[labels.column]))
             parts["p"].append(probabilities)
             for column, values in validated.columns.items():

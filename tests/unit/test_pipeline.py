@@ -248,7 +248,7 @@ def test_calibrator_is_fitted_on_the_calibration_split_only(
     assert len(seen) == 1
     assert len(seen[0]) == len(splits.calibration)
     frame = pd.read_csv(pipeline.data.path)  # type: ignore[attr-defined]
-    expected = result.bundle.raw_scores(frame.iloc[splits.calibration])
+    expected = result.bundle.score(frame.iloc[splits.calibration], calibrated=False)
     np.testing.assert_allclose(seen[0], expected, rtol=1e-10)
 
 

@@ -62,6 +62,8 @@ PUBLIC_API: dict[str, list[str]] = {
         "MISSING",
         "OTHER",
         "ClassWeight",
+        "CodedColumn",
+        "ColumnData",
         "FeatureTransformer",
         "NativeFeatures",
         "NoRebalance",

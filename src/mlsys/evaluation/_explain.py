@@ -326,7 +326,7 @@ def _permutation_importance(
     raw = coerce_features(frame.iloc[take].reset_index(drop=True), bundle.schema)
     # The bundle's uncalibrated scoring path, as scikit-learn composes it: every shuffled copy
     # is transformed (also by a transformer that mixes columns) and scored. The rows are
-    # coerced once above, not once per copy as bundle.raw_scores would.
+    # coerced once above, not once per copy as bundle.score would.
     model = Pipeline([("features", bundle.features), ("model", bundle.model)])
     result = permutation_importance(
         model, raw, labels[take], scoring=_roc_auc, n_repeats=repeats, random_state=seed

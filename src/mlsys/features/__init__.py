@@ -15,6 +15,8 @@ from mlsys.features._leakage import leakage_warnings, leaky_features
 from mlsys.features._transformers import (
     MISSING,
     OTHER,
+    CodedColumn,
+    ColumnData,
     FeatureTransformer,
     NativeFeatures,
     TabularFeatures,
@@ -25,6 +27,8 @@ __all__ = [
     "MISSING",
     "OTHER",
     "ClassWeight",
+    "CodedColumn",
+    "ColumnData",
     "FeatureTransformer",
     "NativeFeatures",
     "NoRebalance",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Annotated, Any, Protocol, Self, runtime_checkable
 
 import numpy as np
@@ -17,6 +19,8 @@ from mlsys.errors import SchemaError
 __all__ = [
     "MISSING",
     "OTHER",
+    "CodedColumn",
+    "ColumnData",
     "FeatureTransformer",
     "NativeFeatures",
     "TabularFeatures",
@@ -25,6 +29,31 @@ __all__ = [
 
 MISSING = "__missing__"
 OTHER = "__other__"
+FloatMatrix = np.ndarray[Any, np.dtype[np.float64]]
+IndexArray = np.ndarray[Any, np.dtype[np.intp]]
+
+
+class CodedColumn(Protocol):
+    """A categorical column as ``levels[codes]`` (``None`` in ``levels`` is missing).
+
+    Batch scoring holds categories this way (``mlsys.scoring.Coded``), so a transform maps each
+    distinct level once per chunk instead of once per row.
+    """
+
+    @property
+    def codes(self) -> np.ndarray[Any, Any]:
+        """Position of each row's value in ``levels``."""
+        ...
+
+    @property
+    def levels(self) -> np.ndarray[Any, Any]:
+        """The distinct values."""
+        ...
+
+
+#: Input columns by name: a frame, or arrays (float64 for numeric and boolean columns; object
+#: arrays of ``str``, ``None`` for missing, or :class:`CodedColumn` for categorical ones).
+ColumnData = pd.DataFrame | Mapping[str, Any]
 
 
 @runtime_checkable
@@ -39,6 +68,10 @@ class FeatureTransformer(Protocol):
         """Apply the learned statistics."""
         ...
 
+    def transform_columns(self, columns: ColumnData) -> Any:
+        """Apply them to column arrays: the model's input (the one transform ``transform`` uses)."""
+        ...
+
 
 def categorical_columns(X: pd.DataFrame) -> list[str]:
     """Columns holding strings or categories (everything else is numeric after loading)."""
@@ -51,8 +84,8 @@ def categorical_columns(X: pd.DataFrame) -> list[str]:
     ]
 
 
-def _check_columns(fitted: list[str], X: pd.DataFrame) -> None:
-    missing = [c for c in fitted if c not in X.columns]
+def _check_columns(fitted: list[str], columns: ColumnData) -> None:
+    missing = [c for c in fitted if c not in columns]
     if missing:
         raise SchemaError(
             f"features: input lacks column(s) {missing} seen in training. "
@@ -128,12 +161,14 @@ class TabularFeatures(TransformerMixin, BaseEstimator):  # type: ignore[misc]
 
         self.levels_: dict[str, list[str]] = {}
         self.infrequent_levels_: dict[str, list[str]] = {}
-        self.offsets_: dict[str, int] = {}
+        self.one_hot_: dict[str, _Lookup] = {}
         for name in self.categorical_:
             frequent, rare = self._split_levels(_as_text(X[name]))
             self.levels_[name] = frequent
             self.infrequent_levels_[name] = rare
-            self.offsets_[name] = len(names)
+            # Unseen and infrequent levels share the pooled column, or none when there is none.
+            pooled = len(names) + len(frequent) if rare else -1
+            self.one_hot_[name] = _Lookup.of(frequent, len(names), pooled)
             names += [f"cat__{name}_{level}" for level in frequent]
             sources += [name] * len(frequent)
             if rare:
@@ -144,29 +179,35 @@ class TabularFeatures(TransformerMixin, BaseEstimator):  # type: ignore[misc]
         return self
 
     def transform(self, X: pd.DataFrame) -> pd.DataFrame:
-        """A float64 frame with one column per output feature."""
+        """A float64 frame with one column per output feature (:meth:`transform_columns`)."""
+        matrix = self.transform_columns(X)
+        return pd.DataFrame(matrix, columns=self.feature_names_out_, index=X.index, copy=False)
+
+    def transform_columns(self, columns: ColumnData) -> FloatMatrix:
+        """The feature matrix of column arrays: the one transform, for frames and requests alike.
+
+        Args:
+            columns: Each fitted input column by name: a frame, or a mapping of float64 arrays
+                (NaN for missing) for numeric columns and, for categorical ones, object arrays
+                of ``str`` (``None`` for missing) or :class:`CodedColumn` values.
+
+        Returns:
+            A float64 matrix with one column per name in ``feature_names_out_``.
+        """
         check_is_fitted(self, "feature_names_out_")
-        _check_columns(self.columns_, X)
-        legacy = self.__dict__.get("transformer_")
-        if legacy is not None:  # a bundle pickled before the vectorised encoder
-            values = legacy.transform(_legacy_object_frame(X[self.columns_], self.categorical_))
-            return pd.DataFrame(values, columns=self.feature_names_out_, index=X.index)
-        out = np.zeros((len(X), len(self.feature_names_out_)), dtype=np.float64)
+        _check_columns(self.columns_, columns)
+        n = _length(columns, self.columns_)
+        out = np.zeros((n, len(self.feature_names_out_)), dtype=np.float64)
         if self.numeric_:
-            raw = _numeric_matrix(X, self.numeric_)
+            raw = np.column_stack([_numbers(columns[c]) for c in self.numeric_])
             block = self._numeric_block(raw, np.isnan(raw), scaled=True)
             out[:, : block.shape[1]] = block
-        rows = np.arange(len(X))
+        rows = np.arange(n)
         for name in self.categorical_:
-            levels = self.levels_[name]
-            codes = _level_codes(X[name], levels)
-            start = self.offsets_[name]
-            # Unseen and infrequent levels share the pooled column, or none when there is none.
-            pooled = start + len(levels) if self.infrequent_levels_[name] else -1
-            index = np.where(codes >= 0, start + codes, pooled)
+            index = self.one_hot_[name].positions(columns[name])
             hit = index >= 0
             out[rows[hit], index[hit]] = 1.0
-        return pd.DataFrame(out, columns=self.feature_names_out_, index=X.index, copy=False)
+        return out
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray[Any, Any]:
         """Names of the output columns."""
@@ -205,18 +246,54 @@ class TabularFeatures(TransformerMixin, BaseEstimator):  # type: ignore[misc]
         return frequent, pooled
 
 
-def _level_codes(column: pd.Series, levels: list[str]) -> np.ndarray[Any, np.dtype[np.int64]]:
-    """Position of each value in ``levels`` (missing is ``__missing__``), -1 where absent.
+@dataclass(frozen=True)
+class _Lookup:
+    """Where each level of one categorical column goes: a position, else ``other``."""
 
-    Arrow's hash lookup: pandas' ``Categorical`` would first copy Arrow strings into Python
-    objects, which costs five times as much.
-    """
-    import pyarrow as pa
-    import pyarrow.compute as pc
+    table: dict[str | None, int]
+    other: int
 
-    text = pc.fill_null(pa.array(column.astype("str").array), MISSING)
-    found = pc.index_in(text, value_set=pa.array(levels, type=text.type))
-    return np.asarray(pc.fill_null(found, -1).to_numpy(zero_copy_only=False), dtype=np.int64)
+    @classmethod
+    def of(cls, levels: list[str], start: int, other: int) -> _Lookup:
+        """Level ``i`` at ``start + i``; missing (``None``) where ``MISSING`` is, else ``other``."""
+        table: dict[str | None, int] = {level: start + i for i, level in enumerate(levels)}
+        table[None] = table.get(MISSING, other)
+        return cls(table, other)
+
+    def positions(self, values: Any) -> IndexArray:
+        """The position of every value: one dict lookup per value, or per distinct level."""
+        table, other = self.table, self.other
+        if isinstance(values, pd.Series):
+            # Hash-encoded in C, then one lookup per distinct level: fast for a million rows.
+            codes, uniques = pd.factorize(values.astype("str"))
+            levels: Any = [*uniques, None]
+            codes = np.where(codes < 0, len(uniques), codes)
+        elif isinstance(values, (np.ndarray, list, tuple)):
+            return np.fromiter((table.get(v, other) for v in values), np.intp, len(values))
+        else:  # a CodedColumn
+            levels, codes = values.levels, values.codes
+        mapped = np.fromiter((table.get(v, other) for v in levels), np.intp, len(levels))
+        positions: IndexArray = mapped[codes]
+        return positions
+
+
+def _length(columns: ColumnData, names: list[str]) -> int:
+    if isinstance(columns, pd.DataFrame):
+        return len(columns)
+    if not names:
+        return 0
+    first = columns[names[0]]
+    return len(first) if hasattr(first, "__len__") else len(first.codes)
+
+
+def _numbers(values: Any, *, coerce: bool = False) -> FloatMatrix:
+    """A numeric column as float64 with NaN for missing (``coerce``: non-numbers too)."""
+    if isinstance(values, pd.Series):
+        if coerce:
+            values = pd.to_numeric(values, errors="coerce")
+        numbers: FloatMatrix = values.to_numpy(dtype=np.float64, na_value=np.nan)
+        return numbers
+    return np.asarray(values, dtype=np.float64)
 
 
 def _as_text(column: pd.Series) -> pd.Series:
@@ -228,14 +305,6 @@ def _numeric_matrix(X: pd.DataFrame, columns: list[str]) -> np.ndarray[Any, np.d
     if not columns:
         return np.empty((len(X), 0), dtype=np.float64)
     return X[columns].to_numpy(dtype=np.float64, na_value=np.nan)
-
-
-def _legacy_object_frame(X: pd.DataFrame, categorical: list[str]) -> pd.DataFrame:
-    out = X.copy()
-    for name in categorical:
-        column = out[name]
-        out[name] = column.astype(object).where(column.notna(), np.nan)
-    return out
 
 
 class NativeFeatures(TransformerMixin, BaseEstimator):  # type: ignore[misc]
@@ -273,26 +342,36 @@ class NativeFeatures(TransformerMixin, BaseEstimator):  # type: ignore[misc]
             ranked = sorted(frequent.items(), key=lambda kv: (-kv[1], kv[0]))
             kept = sorted(level for level, _ in ranked[: self.max_categories - 2])
             self.categories_[name] = [*kept, OTHER, MISSING]
+        self.lookups_ = {
+            name: _Lookup.of(levels, 0, levels.index(OTHER))
+            for name, levels in self.categories_.items()
+        }
         return self
 
     def transform(self, X: pd.DataFrame) -> pd.DataFrame:
         """Numeric columns as float64, categoricals as fixed-level ``category`` columns."""
+        out = self.transform_columns(X)
+        out.index = X.index
+        return out
+
+    def transform_columns(self, columns: ColumnData) -> pd.DataFrame:
+        """The model's input frame from column arrays: the one transform (see TabularFeatures).
+
+        Args:
+            columns: Each fitted input column by name, as :meth:`TabularFeatures.transform_columns`
+                takes them.
+        """
         check_is_fitted(self, "categories_")
-        _check_columns(self.columns_, X)
-        out = X.loc[:, self.columns_].copy()
+        _check_columns(self.columns_, columns)
+        out: dict[str, Any] = {}
         for name in self.columns_:
             if name in self.categories_:
-                levels = self.categories_[name]
-                known = set(levels)
-                text = out[name].astype(object)
-                mapped = [
-                    MISSING if pd.isna(v) else (s if (s := str(v)) in known else OTHER)
-                    for v in text
-                ]
-                out[name] = pd.Categorical(mapped, categories=levels)
+                codes = self.lookups_[name].positions(columns[name])
+                levels = pd.Index(self.categories_[name])
+                out[name] = pd.Categorical.from_codes(codes, categories=levels)
             else:
-                out[name] = pd.to_numeric(out[name], errors="coerce").astype("float64")
-        return out
+                out[name] = _numbers(columns[name], coerce=True)
+        return pd.DataFrame(out, copy=False)
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray[Any, Any]:
         """Names of the output columns (same as the input)."""

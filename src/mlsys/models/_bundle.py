@@ -3,6 +3,8 @@
 A bundle holds the fitted feature transformer, the fitted model, the calibrator, the decision
 threshold chosen on validation data, the input schema and the training metadata. Serving, batch
 scoring and the registry all load this one file; nothing else about the training run is needed.
+:meth:`ModelBundle.score` is the one way a bundle scores rows: training's evaluation,
+``ml-predict``, ``ml-evaluate``, the server and the MLflow pyfunc all call it.
 
 Beside it, :meth:`ModelBundle.save` writes ``<file>.sha256`` (the ``sha256sum`` format, so
 ``sha256sum -c model.joblib.sha256`` checks it too). :meth:`ModelBundle.load` verifies the file
@@ -15,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import io
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,7 +37,8 @@ __all__ = ["BUNDLE_FORMAT", "ModelBundle", "checksum_path", "read_checksum"]
 
 log = logging.getLogger(__name__)
 
-BUNDLE_FORMAT = 1
+#: 2: the fitted objects own their scoring (``transform_columns``, ``predict_matrix``).
+BUNDLE_FORMAT = 2
 FloatArray = np.ndarray[Any, np.dtype[np.float64]]
 
 
@@ -44,7 +48,8 @@ class ModelBundle:
 
     Example:
         >>> bundle = ModelBundle.load("outputs/2026-11-26/10-00-00/model.joblib")  # doctest: +SKIP
-        >>> bundle.predict_proba(leads_frame)  # doctest: +SKIP
+        >>> bundle.score(leads_frame)  # doctest: +SKIP
+        array([0.0412, 0.1873, ...])
     """
 
     features: FeatureTransformer
@@ -54,14 +59,30 @@ class ModelBundle:
     schema: FeatureSchema
     metadata: dict[str, Any] = field(default_factory=dict)
 
-    def raw_scores(self, frame: pd.DataFrame) -> FloatArray:
-        """Uncalibrated positive-class scores of the model."""
-        features = self.features.transform(coerce_features(frame, self.schema))
-        return np.asarray(self.model.predict_proba(features)[:, 1], dtype=np.float64)
+    def score(
+        self, rows: pd.DataFrame | Mapping[str, Any], *, calibrated: bool = True
+    ) -> FloatArray:
+        """Conversion probability per row: the one scoring path of every caller.
+
+        Args:
+            rows: A frame of raw values (coerced to the schema's types first; extra columns
+                are ignored), or validated column arrays as the server and batch scoring hold
+                them (see :data:`mlsys.features.ColumnData`), used as they are.
+            calibrated: ``False`` gives the model's uncalibrated scores (what the calibrator
+                is fitted on).
+        """
+        if isinstance(rows, pd.DataFrame):
+            rows = coerce_features(rows, self.schema)
+        if _empty(rows, self.schema.columns):  # scikit-learn refuses zero-row input
+            return np.zeros(0, dtype=np.float64)
+        raw = self.model.predict_matrix(self.features.transform_columns(rows))
+        if not calibrated:
+            return raw
+        return np.asarray(self.calibrator.transform(raw), dtype=np.float64)
 
     def predict_proba(self, frame: pd.DataFrame) -> FloatArray:
-        """Calibrated conversion probability per row of ``frame`` (extra columns ignored)."""
-        return self.calibrator.transform(self.raw_scores(frame))
+        """Calibrated conversion probability per row of ``frame``: :meth:`score`'s frame form."""
+        return self.score(frame)
 
     def decide(self, probabilities: FloatArray) -> np.ndarray[Any, np.dtype[np.int64]]:
         """1 where the probability reaches the decision threshold."""
@@ -116,10 +137,21 @@ class ModelBundle:
         if payload.get("format") != BUNDLE_FORMAT:
             raise BundleError(
                 f"model bundle '{source}' has format {payload.get('format')}, this mlsys reads "
-                f"format {BUNDLE_FORMAT}. Fix: re-train with this version."
+                f"format {BUNDLE_FORMAT}. Fix: re-train it with this version "
+                "(python -m mlsys.train, with the run's config), or score it with the mlsys "
+                "version it was trained with."
             )
         bundle: ModelBundle = payload["bundle"]
         return bundle
+
+
+def _empty(rows: pd.DataFrame | Mapping[str, Any], columns: tuple[str, ...]) -> bool:
+    if isinstance(rows, pd.DataFrame):
+        return len(rows) == 0
+    first = rows.get(columns[0]) if columns else None
+    if first is None:
+        return False  # the transform names what is missing
+    return (len(first) if hasattr(first, "__len__") else len(first.codes)) == 0
 
 
 def checksum_path(bundle: Path) -> Path:

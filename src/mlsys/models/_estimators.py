@@ -57,6 +57,10 @@ class ConversionModel(Protocol):
         """Uncalibrated class probabilities, shape (n, 2)."""
         ...
 
+    def predict_matrix(self, X: Any) -> FloatArray:
+        """Uncalibrated positive-class scores of the features' output (a matrix or a frame)."""
+        ...
+
 
 class _Base(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
     """Shared plumbing: fitted check, classes, probability output."""
@@ -67,11 +71,32 @@ class _Base(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
     def predict_proba(self, X: pd.DataFrame) -> FloatArray:
         """Class probabilities, shape (n, 2)."""
         check_is_fitted(self, "model_")
-        return np.asarray(self.model_.predict_proba(X), dtype=np.float64)
+        return np.asarray(self.model_.predict_proba(self._matrix(X)), dtype=np.float64)
+
+    def predict_matrix(self, X: Any) -> FloatArray:
+        """Uncalibrated positive-class scores of what the features produce, one per row.
+
+        ``X`` is a feature transformer's ``transform_columns`` output: a float matrix in
+        ``feature_names_out_`` order (``features=tabular``) or a frame (``features=native``).
+        This is the model call of :meth:`mlsys.models.ModelBundle.score`.
+        """
+        return self.predict_proba(X)[:, 1]
 
     def predict(self, X: pd.DataFrame) -> np.ndarray[Any, Any]:
         """Class labels at a 0.5 cut-off (mlsys uses a tuned threshold instead)."""
         return (self.predict_proba(X)[:, 1] >= 0.5).astype(np.int64)
+
+    def _matrix(self, X: Any) -> Any:
+        """What the library estimator is fitted on and predicts from.
+
+        A frame of numeric columns becomes a plain float matrix, so a scikit-learn estimator
+        records no column names and checks none on each call (a name check costs more than a
+        small prediction). The wrapper keeps the names (``feature_names_in_``) and puts a
+        frame's columns in their order; frames with ``category`` columns pass unchanged.
+        """
+        if not isinstance(X, pd.DataFrame) or categorical_columns(X):
+            return X
+        return X[list(self.feature_names_in_)].to_numpy(dtype=np.float64)
 
     def _prepare(self, X: pd.DataFrame, y: Any) -> np.ndarray[Any, Any]:
         check_instance(self, "model")
@@ -79,6 +104,7 @@ class _Base(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         if len(np.unique(labels)) != 2:
             raise ModelError(f"{self.display_name}: training labels must hold both classes.")
         self.classes_ = np.array([0, 1])
+        self.feature_names_in_ = np.asarray([str(c) for c in X.columns], dtype=object)
         categorical = categorical_columns(X)
         if categorical and not self.native_categoricals:
             raise ConfigError(
@@ -169,6 +195,30 @@ class XGBoostModel(_Base):
             self.best_iteration_,
         )
         return self
+
+    def predict_proba(self, X: pd.DataFrame) -> FloatArray:
+        """Class probabilities, shape (n, 2)."""
+        check_is_fitted(self, "model_")
+        return np.asarray(self.model_.predict_proba(X), dtype=np.float64)
+
+    def predict_matrix(self, X: Any) -> FloatArray:
+        """Positive-class scores; a float matrix goes straight to the booster.
+
+        ``inplace_predict`` on the matrix, with the trees ``predict_proba`` uses (up to the
+        best iteration), skips the DMatrix and the column-name check: the matrix is in the
+        columns' fitted order by construction (``TabularFeatures.transform_columns``).
+        """
+        if not isinstance(X, np.ndarray):
+            return self.predict_proba(X)[:, 1]
+        check_is_fitted(self, "model_")
+        best = getattr(self.model_, "best_iteration", None)
+        scores = self.model_.get_booster().inplace_predict(
+            X,
+            iteration_range=(0, best + 1) if best is not None else (0, 0),
+            missing=self.model_.missing,
+            validate_features=False,
+        )
+        return np.asarray(scores, dtype=np.float64)
 
 
 class CatBoostModel(_Base):
@@ -313,13 +363,13 @@ class HistGradientBoostingModel(_Base):
             random_state=self.seed,
         )
         if eval_set is None:
-            self.model_.fit(X, labels, sample_weight=sample_weight)
+            self.model_.fit(self._matrix(X), labels, sample_weight=sample_weight)
         else:
             self.model_.fit(
-                X,
+                self._matrix(X),
                 labels,
                 sample_weight=sample_weight,
-                X_val=eval_set[0],
+                X_val=self._matrix(eval_set[0]),
                 y_val=np.asarray(eval_set[1]),
             )
         self.best_iteration_ = int(self.model_.n_iter_)
@@ -358,7 +408,7 @@ class LogisticRegressionModel(_Base):
         self.model_ = LogisticRegression(
             C=self.C, max_iter=self.max_iter, class_weight=self.class_weight, random_state=self.seed
         )
-        self.model_.fit(X, labels, sample_weight=sample_weight)
+        self.model_.fit(self._matrix(X), labels, sample_weight=sample_weight)
         return self
 
 
@@ -409,5 +459,5 @@ class RandomForestModel(_Base):
             n_jobs=self.n_jobs,
             random_state=self.seed,
         )
-        self.model_.fit(X, labels, sample_weight=sample_weight)
+        self.model_.fit(self._matrix(X), labels, sample_weight=sample_weight)
         return self

@@ -19,8 +19,6 @@ from mlsys._lazy import lazy_exports
 
 if TYPE_CHECKING:
     from mlsys.scoring._batch import (
-        ChunkScorer,
-        Prepared,
         ScoreStats,
         ScoringSummary,
         default_rejects_path,
@@ -41,10 +39,8 @@ if TYPE_CHECKING:
 __all__ = [
     "DEFAULT_CHUNK_SIZE",
     "Chunk",
-    "ChunkScorer",
     "Coded",
     "Malformed",
-    "Prepared",
     "ResolvedModel",
     "RowValidator",
     "ScoreStats",
@@ -63,8 +59,6 @@ __all__ = [
 _LAZY = {
     **dict.fromkeys(
         [
-            "ChunkScorer",
-            "Prepared",
             "ScoreStats",
             "ScoringSummary",
             "default_rejects_path",

@@ -11,7 +11,7 @@ import logging
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import asdict, dataclass, field
@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any, TypeVar, cast
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 from tqdm import tqdm  # type: ignore[import-untyped]  # no stubs in the lock
 
@@ -27,12 +26,10 @@ from mlsys.errors import ConfigError, DataError
 from mlsys.models import ModelBundle
 from mlsys.scoring._reader import DEFAULT_CHUNK_SIZE, TableReader, open_table
 from mlsys.scoring._resolve import ResolvedModel
-from mlsys.scoring._rows import Coded, Columns, RowValidator, ValidatedChunk
+from mlsys.scoring._rows import RowValidator, ValidatedChunk
 from mlsys.scoring._writer import TableWriter, output_format
 
 __all__ = [
-    "ChunkScorer",
-    "Prepared",
     "ScoreStats",
     "ScoringSummary",
     "default_rejects_path",
@@ -44,170 +41,6 @@ log = logging.getLogger(__name__)
 FloatArray = np.ndarray[Any, np.dtype[np.float64]]
 T = TypeVar("T")
 QUANTILES = (0.01, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99)
-
-
-@dataclass(frozen=True)
-class Prepared:
-    """A chunk ready for the model: a feature matrix and the predictor, or raw scores."""
-
-    raw: Any = None
-    matrix: Any = None
-    predict: Any = None
-
-
-class ChunkScorer:
-    """Calibrated probabilities for validated columns, on the fastest path that agrees.
-
-    Tabular bundles get the compiled numpy scorer of :func:`mlsys.serving.compile_scorer` (the
-    server's fast path). It is checked against the bundle's own pandas path when the scorer is
-    built, on probe rows holding every category level the model knows, unseen levels, missing
-    values and numbers of every magnitude; if they disagree at all, the bundle's path is used.
-    """
-
-    def __init__(self, bundle: ModelBundle) -> None:
-        from mlsys.serving import compile_scorer
-
-        self.bundle = bundle
-        compiled = compile_scorer(bundle)
-        self.compiled: Any = _HashedOneHot.wrap(compiled) if compiled is not None else None
-        if self.compiled is not None:
-            self._verify(self._probe())
-
-    @property
-    def fast(self) -> bool:
-        """Whether the compiled scorer is in use."""
-        return self.compiled is not None
-
-    def __call__(self, columns: Columns) -> FloatArray:
-        """Probabilities for the rows of ``columns`` (same length arrays per schema column)."""
-        return self.score(self.prepare(columns))
-
-    def prepare(self, columns: Columns, codes: Mapping[str, Coded] | None = None) -> Prepared:
-        """The work before the model call, safe to run in another thread than :meth:`score`.
-
-        That is the feature matrix on the compiled path, the raw scores on the bundle's path.
-        ``codes`` (from :class:`ValidatedChunk`) lets the compiled path map each categorical
-        level once instead of once per row.
-        """
-        n = len(next(iter(columns.values()))) if columns else 0
-        if n == 0:
-            return Prepared(raw=np.zeros(0, dtype=np.float64))
-        compiled = self.compiled
-        if compiled is None:
-            return Prepared(raw=self._slow(columns))
-        if codes and isinstance(compiled, _HashedOneHot):
-            return Prepared(matrix=compiled.matrix(columns, codes), predict=compiled.predict)
-        if hasattr(compiled, "matrix") and hasattr(compiled, "predict"):
-            return Prepared(matrix=compiled.matrix(columns), predict=compiled.predict)
-        return Prepared(raw=compiled(columns))
-
-    def score(self, prepared: Prepared) -> FloatArray:
-        """Calibrated probabilities from :meth:`prepare`'s output: model call and calibration."""
-        raw = prepared.raw if prepared.predict is None else prepared.predict(prepared.matrix)
-        return np.asarray(self.bundle.calibrator.transform(raw), dtype=np.float64)
-
-    def _slow(self, columns: Columns) -> FloatArray:
-        return self.bundle.raw_scores(pd.DataFrame(columns, copy=False))
-
-    def _probe(self) -> Columns:
-        """Rows covering every known level (plus unseen and missing) and numbers of all sizes."""
-        rng = np.random.default_rng(0)
-        known = (
-            {column: list(index) for column, index, _, _ in self.compiled.lookups}
-            if isinstance(self.compiled, _HashedOneHot)
-            else {}
-        )
-        n = min(4096, max([64, *(len(levels) + 2 for levels in known.values())]))
-        probe: Columns = {}
-        for column, kind in zip(self.bundle.schema.columns, self.bundle.schema.kinds, strict=True):
-            if kind == "categorical":
-                levels = [*known.get(column, []), "\x00unseen level\x00", None]
-                probe[column] = np.array([levels[i % len(levels)] for i in range(n)], dtype=object)
-                continue
-            if kind == "boolean":
-                values = rng.integers(0, 2, n).astype(np.float64)
-            else:
-                values = rng.normal(0.0, 1.0, n) * 10.0 ** rng.integers(-2, 5, n)
-                values[::7] = 0.0
-            values[3::11] = np.nan
-            probe[column] = values
-        return probe
-
-    def _verify(self, probe: Columns) -> None:
-        try:
-            agree = bool(
-                np.allclose(self.compiled(probe), self._slow(probe), rtol=1e-9, atol=1e-12)
-            )
-        except Exception as exc:
-            log.warning("Fast path failed on probe rows (%s); using the bundle's path", exc)
-            agree = False
-        if not agree:
-            log.warning("Fast path disagrees with the bundle on probe rows; using the bundle")
-            self.compiled = None
-
-
-class _HashedOneHot:
-    """The compiled tabular scorer with its per-value category loop done as one hash lookup.
-
-    The server's scorer maps each categorical value to its one-hot column in a Python loop,
-    which is cheap for a request and the largest cost for millions of rows. This reuses the
-    scorer's fitted layout (numeric block, one-hot positions, predictor) and looks categories up
-    with ``pandas.Index.get_indexer`` instead. If the scorer's layout is not the expected one,
-    :meth:`wrap` returns it unchanged; either way :class:`ChunkScorer` checks the result
-    against the bundle before use.
-    """
-
-    def __init__(self, compiled: Any) -> None:
-        import copy
-
-        self.compiled = compiled
-        self.numeric = copy.copy(compiled)
-        self.numeric.categorical, self.numeric.offsets = [], []
-        self.lookups: list[tuple[str, pd.Index, np.ndarray[Any, Any], int]] = []
-        for column, mapping in zip(compiled.categorical, compiled.offsets, strict=True):
-            other = int(mapping[""])
-            levels: list[Any] = [level for level in mapping if level != ""]
-            positions = [mapping[level] for level in levels]
-            # None (missing, as RowValidator gives it) goes where the scorer sends "__missing__".
-            levels.append(None)
-            positions.append(mapping.get("__missing__", other))
-            index = pd.Index(levels, dtype=object)
-            self.lookups.append((column, index, np.asarray(positions, dtype=np.int64), other))
-
-    @classmethod
-    def wrap(cls, compiled: Any) -> Any:
-        """A hashed-lookup version of ``compiled``, or ``compiled`` itself if not applicable."""
-        try:
-            return cls(compiled)
-        except (AttributeError, KeyError, TypeError, ValueError):
-            return compiled
-
-    def matrix(self, columns: Columns, codes: Mapping[str, Coded] | None = None) -> FloatArray:
-        """The feature matrix, as the compiled scorer builds it.
-
-        With ``codes``, each categorical column's distinct levels are looked up once and the
-        rows take their level's column by code; otherwise every value is looked up.
-        """
-        matrix: FloatArray = self.numeric.matrix(columns)
-        rows = np.arange(len(matrix))
-        for column, levels, positions, other in self.lookups:
-            coded = codes.get(column) if codes else None
-            values = coded.levels if coded is not None else columns[column]
-            found = levels.get_indexer(pd.Index(values, dtype=object, copy=False))
-            index = np.where(found >= 0, positions[found], other)
-            if coded is not None:
-                index = index[coded.codes]
-            hit = index >= 0
-            matrix[rows[hit], index[hit]] = 1.0
-        return matrix
-
-    def predict(self, matrix: FloatArray) -> FloatArray:
-        """Raw positive-class scores of the compiled scorer's estimator."""
-        scores: FloatArray = self.compiled.predict(matrix)
-        return scores
-
-    def __call__(self, columns: Columns) -> FloatArray:
-        return self.predict(self.matrix(columns))
 
 
 class ScoreStats:
@@ -286,7 +119,6 @@ class ScoringSummary:
     seconds: float = 0.0
     rows_per_second: float = 0.0
     chunk_size: int = 0
-    fast_path: bool = False
     id_column: str = "row"
     probability: dict[str, Any] = field(default_factory=dict)
     share_at_or_above_threshold: float | None = None
@@ -313,8 +145,7 @@ class ScoringSummary:
         ]
         lines += [f"  {count:>10,}  {reason}" for reason, count in self.reject_reasons.items()]
         lines += [
-            f"throughput       {self.rows_per_second:,.0f} rows/s "
-            f"({self.seconds:.2f} s, fast path: {'yes' if self.fast_path else 'no'})",
+            f"throughput       {self.rows_per_second:,.0f} rows/s ({self.seconds:.2f} s)",
         ]
         if self.rows_scored:
             lines += [
@@ -335,10 +166,14 @@ def default_rejects_path(output: Path) -> Path:
 def iter_scored(
     reader: TableReader,
     validator: RowValidator,
-    scorer: ChunkScorer,
+    bundle: ModelBundle,
     progress: bool = False,
 ) -> Iterator[tuple[ValidatedChunk, FloatArray]]:
-    """Validate and score every chunk of ``reader``; yields the chunk and its probabilities."""
+    """Validate and score every chunk of ``reader``; yields the chunk and its probabilities.
+
+    Chunks are scored by :meth:`ModelBundle.score` with their categories coded (each distinct
+    level is mapped once per chunk).
+    """
     bar = tqdm(
         total=reader.total,
         unit=reader.unit,
@@ -350,13 +185,13 @@ def iter_scored(
     )
     with bar:
         done, rows = 0, 0
-        # A thread reads, validates and builds the features of the next chunk meanwhile.
-        prepared = (
-            (validated, scorer.prepare(validated.columns, validated.codes))
+        # A thread reads, validates and scores the next chunk while the caller writes this one.
+        scored = (
+            (validated, bundle.score({**validated.columns, **validated.codes}))
             for validated in (validator.validate(chunk) for chunk in reader.chunks())
         )
-        for validated, ready in _ahead(prepared):
-            yield validated, scorer.score(ready)
+        for validated, probabilities in _ahead(scored):
+            yield validated, probabilities
             rows += validated.n_good + validated.n_rejected
             position = reader.position()
             bar.update(position - done)
@@ -437,8 +272,7 @@ def score_file(
         keep=[id_name] if id_name else [],
     )
     validator.check_columns(reader)
-    scorer = ChunkScorer(model.bundle)
-    started = time.perf_counter()  # rows/s counts the data path, not imports or compiling
+    started = time.perf_counter()  # rows/s counts the data path, not imports
     schema = pa.schema(
         [
             (id_name, reader.types[id_name]) if id_name else ("row", pa.int64()),
@@ -453,7 +287,7 @@ def score_file(
         scores = stack.enter_context(TableWriter(output, schema, dictionary=["model_version"]))
         reject_schema = validator.reject_schema
         rejected = stack.enter_context(TableWriter(rejects_path, reject_schema, what="--rejects"))
-        for validated, probabilities in iter_scored(reader, validator, scorer, progress):
+        for validated, probabilities in iter_scored(reader, validator, model.bundle, progress):
             ids = validated.kept[id_name] if id_name else pa.array(validated.rows)
             scores.write(
                 pa.table(
@@ -488,7 +322,6 @@ def score_file(
         seconds=round(seconds, 3),
         rows_per_second=round(rows_in / seconds, 1) if seconds > 0 else 0.0,
         chunk_size=chunk_size,
-        fast_path=scorer.fast,
         id_column=id_name or "row",
         probability=stats.to_dict(),
         share_at_or_above_threshold=round(stats.above / stats.n, 6) if stats.n else None,

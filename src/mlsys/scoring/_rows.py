@@ -51,7 +51,7 @@ class ValidatedChunk:
     Attributes:
         columns: Model input per schema column for the good rows: float64 arrays (NaN for
             missing) for numeric and boolean columns, object arrays of ``str`` (``None`` for
-            missing) for categorical ones; what ``compile_scorer`` scorers take.
+            missing) for categorical ones; what ``ModelBundle.score`` takes.
         kept: The good rows' values of the kept columns (id, label, segment), as read.
         rows: 1-based data row numbers of the good rows.
         rejects: Rejected rows: ``row``, ``reason`` and every input column as text.

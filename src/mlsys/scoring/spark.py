@@ -49,8 +49,8 @@ if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
     from pyspark.sql.types import StructType
 
+    from mlsys.models import ModelBundle
     from mlsys.scoring import (
-        ChunkScorer,
         ResolvedModel,
         RowValidator,
         ScoringSummary,
@@ -129,7 +129,7 @@ class _Job:
 class _Loaded:
     """An executor's model: loaded once per process, used by every batch of every task."""
 
-    scorer: ChunkScorer
+    bundle: ModelBundle
     validator: RowValidator
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -322,7 +322,7 @@ def _score_partition(job: _Job, batches: Iterator[pa.RecordBatch]) -> Iterator[p
 def _executor_model(job: _Job) -> _Loaded:
     """This process's model for ``job``: verified and loaded on the first call, then reused."""
     from mlsys.models import ModelBundle
-    from mlsys.scoring import ChunkScorer, RowValidator
+    from mlsys.scoring import RowValidator
 
     with _LOADING:
         loaded = _LOADED.get(job.sha256)
@@ -334,7 +334,7 @@ def _executor_model(job: _Job) -> _Loaded:
                 bundle = ModelBundle.load(path, sha256=sha256)  # refuses changed bytes
             validator = RowValidator(bundle.schema, required=[job.id_column], keep=[job.id_column])
             validator.check_columns(job.columns.reader())
-            loaded = _LOADED[job.sha256] = _Loaded(ChunkScorer(bundle), validator)
+            loaded = _LOADED[job.sha256] = _Loaded(bundle, validator)
         return loaded
 
 
@@ -351,8 +351,7 @@ def _score_batch(loaded: _Loaded, job: _Job, table: pa.Table) -> tuple[pa.Table,
         table = _csv_text(table, job.markers)
     chunk = Chunk(table=table, rows=np.arange(1, table.num_rows + 1), malformed=malformed)
     validated = loaded.validator.validate(chunk)
-    scorer = loaded.scorer
-    probabilities = scorer.score(scorer.prepare(validated.columns, validated.codes))
+    probabilities = loaded.bundle.score({**validated.columns, **validated.codes})
     scored = pa.table(
         {
             job.id_column: validated.kept[job.id_column],

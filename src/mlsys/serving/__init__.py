@@ -8,7 +8,6 @@ from mlsys.serving._model import (
     ModelSource,
     PathSource,
     RegistrySource,
-    compile_scorer,
 )
 from mlsys.serving._settings import ServeSettings
 from mlsys.serving._validation import (
@@ -29,6 +28,5 @@ __all__ = [
     "RegistrySource",
     "ServeSettings",
     "ValidationFailed",
-    "compile_scorer",
     "create_app",
 ]

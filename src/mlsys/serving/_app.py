@@ -137,13 +137,7 @@ class _Runtime:
         self.metrics.model_version.labels(model.name, model.version).set(1)
         # Every log line of the process names the served model from now on.
         set_process_context(model_name=model.name, model_version=model.version)
-        log.info(
-            "Serving %s version %s from %s (fast path: %s)",
-            model.name,
-            model.version,
-            model.source,
-            model.fast,
-        )
+        log.info("Serving %s version %s from %s", model.name, model.version, model.source)
 
     def current(self) -> tuple[LoadedModel, RecordValidator]:
         serving = self.serving
@@ -220,7 +214,7 @@ def _decode(body: bytes) -> Any:
 
 def _score(model: LoadedModel, validator: RecordValidator, records: list[Any]) -> list[Prediction]:
     validator.validate(records)
-    probabilities = model.score(validator.columns_of(records))
+    probabilities = model.bundle.score(validator.columns_of(records))
     decisions = probabilities >= model.bundle.threshold
     return [
         Prediction(probability=float(p), decision=bool(d), model_version=model.version)

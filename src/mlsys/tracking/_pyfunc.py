@@ -28,6 +28,6 @@ class BundlePyfuncModel(PythonModel):
 
     @staticmethod
     def score(bundle: ModelBundle, frame: pd.DataFrame) -> pd.DataFrame:
-        """The output frame: ``probability`` and ``decision`` columns."""
-        probability = bundle.predict_proba(frame)
+        """``probability`` (:meth:`ModelBundle.score`) and ``decision`` columns."""
+        probability = bundle.score(frame)
         return pd.DataFrame({"probability": probability, "decision": bundle.decide(probability)})

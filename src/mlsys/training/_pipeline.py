@@ -26,7 +26,7 @@ import pandas as pd
 from sklearn.base import clone
 
 from mlsys.calibration import Calibrator, NoCalibration
-from mlsys.data import Dataset, DataSource
+from mlsys.data import Dataset, DataSource, FeatureSchema
 from mlsys.errors import DataError, MlsysError, ModelError
 from mlsys.evaluation import Evaluator, ReportArtifacts
 from mlsys.features import FeatureTransformer, Rebalancer, leakage_warnings
@@ -205,7 +205,7 @@ class TrainingPipeline:
             *leakage_warnings(*parts["train"], min_auc=self.leakage_auc_warning),
         ]
 
-        calibrated = self._fit(watch, parts)
+        calibrated = self._fit(watch, parts, dataset.schema)
         with _stage(watch, "evaluate"):
             threshold = self.evaluator.threshold.choose(
                 parts["validation"][1], calibrated["validation"]
@@ -322,13 +322,13 @@ class TrainingPipeline:
         self,
         watch: Stopwatch,
         parts: dict[str, tuple[pd.DataFrame, np.ndarray[Any, Any]]],
+        schema: FeatureSchema,
     ) -> dict[str, np.ndarray[Any, Any]]:
-        """Fit features, rebalancing, model and calibrator; calibrated scores of every split."""
+        """Fit features, rebalancing, model and calibrator; calibrated held-out scores."""
         with _stage(watch, "features"):
             self.features.fit(parts["train"][0], parts["train"][1])
-            transformed = {
-                name: self.features.transform(X) for name, (X, _) in parts.items() if len(X)
-            }
+            # The model's training and early-stopping rows; the other splits are scored below.
+            transformed = {n: self.features.transform(parts[n][0]) for n in ("train", "validation")}
         with _stage(watch, "imbalance"):
             balanced = self.imbalance.rebalance(transformed["train"], parts["train"][1])
         with _stage(watch, "fit"):
@@ -338,11 +338,15 @@ class TrainingPipeline:
                 sample_weight=balanced.sample_weight,
                 eval_set=(transformed["validation"], parts["validation"][1]),
             )
+        # Scored the way the bundle scores in production (ModelBundle.score, the one path).
+        unfinished = ModelBundle(
+            self.features, self.model, self.calibrator, threshold=0.5, schema=schema
+        )
         raw = {
-            name: np.asarray(self.model.predict_proba(X)[:, 1], dtype=np.float64)
-            for name, X in transformed.items()
+            name: unfinished.score(X, calibrated=False)
+            for name, (X, _) in parts.items()
+            if name != "train"
         }
-        raw.setdefault("calibration", np.empty(0, dtype=np.float64))  # split.calibration=0
         with _stage(watch, "calibrate"):
             self._fit_calibrator(raw["calibration"], parts["calibration"][1])
             calibrated = {name: self.calibrator.transform(s) for name, s in raw.items()}

@@ -172,7 +172,7 @@ def test_native_shap_values_add_up_to_the_margin(
     assert set(summary.columns) == {"signal", "noise", "channel"}
     assert summary.columns[0] == "signal"
     take = np.sort(np.random.default_rng(0).choice(len(signal), size=120, replace=False))
-    p = bundle.raw_scores(signal.frame.iloc[take])
+    p = bundle.score(signal.frame.iloc[take], calibrated=False)
     margin = np.log(p / (1 - p))
     # Margin = expected value + sum of SHAP values, the same expected value for every row.
     assert np.ptp(margin - summary.values.sum(axis=1)) < 1e-4
@@ -207,7 +207,7 @@ def test_sklearn_trees_go_through_shap_tree_explainer(model: str, signal: Datase
     assert summary.values.shape == (60, 3)
     assert summary.columns[0] == "signal"
     take = np.sort(np.random.default_rng(0).choice(len(signal), size=60, replace=False))
-    p = bundle.raw_scores(signal.frame.iloc[take])
+    p = bundle.score(signal.frame.iloc[take], calibrated=False)
     if model == "random_forest":
         assert summary.output == "probability"
         output = p

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -328,3 +330,70 @@ def test_native_rejects_a_cap_without_room_for_other_and_missing() -> None:
         ConfigError, match=r"features\.max_categories: got 2 \(int\), expected int >= 3"
     ):
         NativeFeatures(max_categories=2).fit(pd.DataFrame({"x": [1.0]}))
+
+
+# --- the columnar transform is scikit-learn's ColumnTransformer -------------------------------
+
+
+def _random_frame(draw: Any, n: int) -> pd.DataFrame:
+    from hypothesis import strategies as st
+
+    numbers = st.one_of(st.none(), st.floats(-1e6, 1e6, allow_nan=False, width=32))
+    levels = st.one_of(st.none(), st.sampled_from(["a", "b", "c", "d", "e", MISSING, "x y"]))
+    return pd.DataFrame(
+        {
+            "num": pd.Series(draw(st.lists(numbers, min_size=n, max_size=n)), dtype=float),
+            "flag": pd.Series(
+                draw(st.lists(st.sampled_from([0.0, 1.0, None]), min_size=n, max_size=n)),
+                dtype=float,
+            ),
+            "plan": pd.Series(draw(st.lists(levels, min_size=n, max_size=n)), dtype="str"),
+            "region": pd.Series(draw(st.lists(levels, min_size=n, max_size=n)), dtype="str"),
+        }
+    )
+
+
+def test_tabular_columnar_transform_equals_scikit_learn_on_random_frames() -> None:
+    """Frames, plain column arrays and coded columns all give ColumnTransformer's matrix."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(
+        data=st.data(),
+        min_frequency=st.one_of(st.integers(1, 6), st.floats(0.02, 0.5)),
+        max_categories=st.one_of(st.none(), st.integers(1, 6)),
+    )
+    def check(data: Any, min_frequency: float, max_categories: int | None) -> None:
+        train = _random_frame(data.draw, data.draw(st.integers(8, 60)))
+        other = _random_frame(data.draw, data.draw(st.integers(1, 30)))
+        other.loc[other.index[0], "plan"] = "never seen"
+        # A value in every column: scikit-learn's imputers drop an all-missing column.
+        train.loc[train.index[0], ["num", "flag"]] = 1.0
+        train.loc[train.index[0], ["plan", "region"]] = "a"
+        ours = TabularFeatures(min_frequency=min_frequency, max_categories=max_categories)
+        ours.fit(train)
+        reference, categorical = _sklearn_reference(train, min_frequency, max_categories)
+        expected = reference.transform(_as_objects(other, categorical))
+
+        assert ours.feature_names_out_ == list(reference.get_feature_names_out())
+        plain = {
+            c: other[c].to_numpy(dtype=object, na_value=None)
+            if c in categorical
+            else other[c].to_numpy(dtype=float, na_value=np.nan)
+            for c in other.columns
+        }
+        coded = {**plain, **{c: _Coded(other[c]) for c in categorical}}
+        for rows in (other, plain, coded):
+            np.testing.assert_allclose(ours.transform_columns(rows), expected, rtol=1e-9, atol=1e-9)
+
+    check()
+
+
+class _Coded:
+    """A categorical column as ``levels[codes]``, as batch scoring holds it."""
+
+    def __init__(self, column: pd.Series) -> None:
+        codes, uniques = pd.factorize(column)
+        self.levels = np.array([*uniques, None], dtype=object)
+        self.codes = np.where(codes < 0, len(uniques), codes)

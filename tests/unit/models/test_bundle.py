@@ -75,7 +75,7 @@ def test_save_load_round_trip_predicts_identically(
 def test_predictions_are_calibrated_probabilities_and_threshold_decisions(
     bundle: ModelBundle, raw_leads: pd.DataFrame
 ) -> None:
-    raw = bundle.raw_scores(raw_leads)
+    raw = bundle.score(raw_leads, calibrated=False)
     proba = bundle.predict_proba(raw_leads)
 
     assert proba.shape == (len(raw_leads),)
@@ -265,3 +265,15 @@ def test_wrong_format_number(bundle: ModelBundle, tmp_path: Path) -> None:
 
     assert f"reads format {BUNDLE_FORMAT}" in str(info.value)
     assert "Fix:" in str(info.value)
+
+
+def test_a_format_1_bundle_is_refused_with_the_fix(bundle: ModelBundle, tmp_path: Path) -> None:
+    """Format 1 bundles scored through copies of the transform; they are refused, not adapted."""
+    path = tmp_path / "old.joblib"
+    joblib.dump({"format": 1, "bundle": bundle}, path)
+
+    with pytest.raises(BundleError, match="has format 1") as info:
+        ModelBundle.load(path)
+
+    assert BUNDLE_FORMAT == 2
+    assert "re-train" in str(info.value)

@@ -13,7 +13,6 @@ from pandas.api import types as ptypes
 from mlsys.errors import ConfigError, DataError, SchemaError
 from mlsys.models import ModelBundle
 from mlsys.scoring import (
-    ChunkScorer,
     RowValidator,
     ScoreStats,
     open_table,
@@ -24,7 +23,7 @@ from mlsys.scoring import (
 pytestmark = pytest.mark.unit
 
 
-@pytest.mark.parametrize(("kind", "fast"), [("tabular", True), ("native", False)])
+@pytest.mark.parametrize("kind", ["tabular", "native"])
 @pytest.mark.parametrize("suffix", [".csv", ".parquet"])
 def test_scores_equal_the_bundle_on_every_row(
     tmp_path: Path,
@@ -32,7 +31,6 @@ def test_scores_equal_the_bundle_on_every_row(
     bundle_files: dict[str, Path],
     bundles: dict[str, ModelBundle],
     kind: str,
-    fast: bool,
     suffix: str,
 ) -> None:
     output = tmp_path / f"scores{suffix}"
@@ -45,7 +43,6 @@ def test_scores_equal_the_bundle_on_every_row(
     assert scores["decision"].tolist() == (expected >= 0.3).astype(int).tolist()
     assert ptypes.is_integer_dtype(scores["decision"])
     assert set(scores["model_version"]) == {summary.model["label"]}
-    assert summary.fast_path is fast
     assert (summary.rows_in, summary.rows_scored, summary.rows_rejected) == (400, 400, 0)
     assert pd.read_csv(tmp_path / "scores.rejects.csv").empty
 
@@ -139,45 +136,6 @@ def test_bad_input_writes_nothing(
     assert [p.name for p in tmp_path.iterdir()] == ["in.csv"]
 
 
-def test_a_fast_path_that_disagrees_is_replaced_by_the_bundle(
-    bundles: dict[str, ModelBundle],
-    caplog: pytest.LogCaptureFixture,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    import mlsys.serving
-
-    def off_by_a_little(bundle: ModelBundle) -> object:
-        return lambda columns: bundle.raw_scores(pd.DataFrame(columns)) + 1e-6
-
-    monkeypatch.setattr(mlsys.serving, "compile_scorer", off_by_a_little)
-    scorer = ChunkScorer(bundles["tabular"])
-    assert not scorer.fast
-    assert "disagrees" in caplog.text
-    schema = bundles["tabular"].schema
-    columns = {
-        **{c: np.array(["retail", None], dtype=object) for c in schema.categorical},
-        **{c: np.array([1.0, np.nan]) for c in schema.numeric},
-        **{c: np.array([0.0, 1.0]) for c in schema.boolean},
-    }
-    np.testing.assert_allclose(
-        scorer(columns), bundles["tabular"].predict_proba(pd.DataFrame(columns))
-    )
-
-
-def test_the_probe_covers_every_known_level_unseen_and_missing(
-    bundles: dict[str, ModelBundle],
-) -> None:
-    scorer = ChunkScorer(bundles["tabular"])
-    assert scorer.fast
-    probe = scorer._probe()
-    for column, index, _, _ in scorer.compiled.lookups:
-        assert set(index) <= set(probe[column])
-        assert "\x00unseen level\x00" in set(probe[column])
-    for column in bundles["tabular"].schema.numeric:
-        assert np.isnan(probe[column]).any()
-        assert np.nanmax(np.abs(probe[column])) > 100
-
-
 def test_score_stats_quantiles_match_numpy_to_the_bin_width() -> None:
     rng = np.random.default_rng(0)
     p = rng.beta(0.5, 4, size=20_000)
@@ -192,8 +150,9 @@ def test_score_stats_quantiles_match_numpy_to_the_bin_width() -> None:
     assert ScoreStats(0.5).quantile(0.5) is None
 
 
-def test_the_hashed_one_hot_matrix_equals_the_server_scorer_matrix(
-    tmp_path: Path, leads_file: Path, bundles: dict[str, ModelBundle]
+@pytest.mark.parametrize("kind", ["tabular", "native"])
+def test_coded_plain_and_frame_rows_score_identically(
+    tmp_path: Path, leads_file: Path, bundles: dict[str, ModelBundle], kind: str
 ) -> None:
     frame = pd.read_csv(leads_file, dtype=str).head(60)
     frame.loc[0, "industry"] = "a level never seen in training"
@@ -201,15 +160,15 @@ def test_the_hashed_one_hot_matrix_equals_the_server_scorer_matrix(
     data = tmp_path / "in.csv"
     frame.to_csv(data, index=False)
     reader = open_table(data)
-    validator = RowValidator(bundles["tabular"].schema)
+    validator = RowValidator(bundles[kind].schema)
     validator.check_columns(reader)
     (chunk,) = reader.chunks()
     validated = validator.validate(chunk)
-    hashed = ChunkScorer(bundles["tabular"]).compiled
-    server = hashed.compiled  # mlsys.serving.compile_scorer's own scorer
-    expected = server.matrix(validated.columns)
-    np.testing.assert_array_equal(hashed.matrix(validated.columns), expected)
-    np.testing.assert_array_equal(hashed.matrix(validated.columns, validated.codes), expected)
+    bundle = bundles[kind]
+
+    expected = bundle.score(pd.read_csv(data))
+    np.testing.assert_array_equal(bundle.score(validated.columns), expected)
+    np.testing.assert_array_equal(bundle.score({**validated.columns, **validated.codes}), expected)
 
 
 def test_the_progress_bar_ends_at_the_whole_file(

@@ -13,10 +13,8 @@ def test_scoring_exports_exactly_its_public_api() -> None:
     assert mlsys.scoring.__all__ == [
         "DEFAULT_CHUNK_SIZE",
         "Chunk",
-        "ChunkScorer",
         "Coded",
         "Malformed",
-        "Prepared",
         "ResolvedModel",
         "RowValidator",
         "ScoreStats",
