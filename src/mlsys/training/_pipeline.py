@@ -2,7 +2,8 @@
 
 load -> split -> fit features (train) -> rebalance (train) -> fit model (train, early stop on
 validation) -> calibrate (calibration split) -> choose threshold (validation) -> evaluate (test)
--> write artifacts -> track -> offer to the champion gate.
+-> profile (train features, validation scores) -> write artifacts -> track -> offer to the
+champion gate.
 
 The pipeline orchestrates; the run directory is written by :mod:`._artifacts`, provenance comes
 from :mod:`._provenance`, what a failing store means is :mod:`._policy`'s call, and the leakage
@@ -33,6 +34,7 @@ from mlsys.features import FeatureTransformer, Rebalancer, leakage_warnings
 from mlsys.files import writable_directory
 from mlsys.logs import bind, log_context
 from mlsys.models import ConversionModel, ModelBundle, checksum_path, read_checksum
+from mlsys.monitoring import DataProfile
 from mlsys.registry import Candidate, GateDecision, Promoter
 from mlsys.split import SplitIndices, Splitter, TimeSplitter
 from mlsys.timing import Stopwatch
@@ -215,6 +217,12 @@ class TrainingPipeline:
             )
             test = self.evaluator.evaluate(parts["test"][1], calibrated["test"], threshold)
         objective = self.evaluator.objective(validation.metrics)
+        with _stage(watch, "profile"):
+            # The model's data expectations: raw training features (before any transform),
+            # and the calibrated scores it gave rows it was not fitted on.
+            profile = DataProfile.learn(
+                parts["train"][0], dataset.schema, scores=calibrated["validation"]
+            )
 
         bundle = ModelBundle(
             features=self.features,
@@ -230,6 +238,7 @@ class TrainingPipeline:
                 metrics=test.metrics,
                 started=started,
             ),
+            profile=profile,
         )
         with _stage(watch, "save"):
             artifacts = writer.write(
