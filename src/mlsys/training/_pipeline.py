@@ -217,12 +217,7 @@ class TrainingPipeline:
             )
             test = self.evaluator.evaluate(parts["test"][1], calibrated["test"], threshold)
         objective = self.evaluator.objective(validation.metrics)
-        with _stage(watch, "profile"):
-            # The model's data expectations: raw training features (before any transform),
-            # and the calibrated scores it gave rows it was not fitted on.
-            profile = DataProfile.learn(
-                parts["train"][0], dataset.schema, scores=calibrated["validation"]
-            )
+        profile = _learn_profile(watch, dataset, parts["train"][0], calibrated["validation"])
 
         bundle = ModelBundle(
             features=self.features,
@@ -456,6 +451,18 @@ class TrainingPipeline:
             dataset={"name": dataset.name, "source": dataset.source, "sha256": dataset.sha256},
             input_example=dataset.raw_rows(test_rows.head(5)),
         )
+
+
+def _learn_profile(
+    watch: Stopwatch, dataset: Dataset, train: pd.DataFrame, scores: np.ndarray[Any, Any]
+) -> DataProfile:
+    """The model's data expectations, learned in milliseconds.
+
+    The raw training features (before any transform), and the calibrated scores of rows the
+    model was not fitted on (validation).
+    """
+    with _stage(watch, "profile"):
+        return DataProfile.learn(train, dataset.schema, scores=scores)
 
 
 def _interval_metrics(report: ReportArtifacts | None) -> dict[str, float]:
