@@ -47,7 +47,15 @@ from sklearn.metrics import roc_auc_score
 
 from mlsys import build_pipeline, compose_config
 from mlsys.data import coerce_features, generate_leads, write_leads
-from mlsys.monitoring import SCORE_COLUMN, DataProfile, DriftReport, DriftThresholds, RollingDrift
+from mlsys.monitoring import (
+    SCORE_COLUMN,
+    DataProfile,
+    DriftAccumulator,
+    DriftReport,
+    DriftThresholds,
+    RollingDrift,
+    drift_report,
+)
 from mlsys.monitoring._rolling import DEFAULT_WINDOW
 from mlsys.split import SplitIndices
 
@@ -183,7 +191,7 @@ def calibrate(setup: Setup, workdir: Path, seed: int = 7) -> dict[str, Any]:
                 damaged = fresh.copy()
                 damaged[column] = apply(fresh[column], strength, rng)
                 scores = bundle.predict_proba(damaged)
-                report = profile.compare(damaged, scores=scores, thresholds=thresholds)
+                report = drift_report(profile, damaged, scores=scores, thresholds=thresholds)
                 rows.append(
                     {
                         "column": column,
@@ -247,7 +255,9 @@ def measure_noise(
         largest: dict[str, tuple[float, float]] = {}
         for _ in range(setup.noise_repeats):
             rows = rng.choice(len(fresh), size=size, replace=False)
-            report = profile.compare(fresh.iloc[rows], scores=scores[rows], thresholds=thresholds)
+            report = drift_report(
+                profile, fresh.iloc[rows], scores=scores[rows], thresholds=thresholds
+            )
             for entry in [*report.columns, *([report.score] if report.score else [])]:
                 seen = largest.get(entry.column, (0.0, entry.psi_threshold))[0]
                 largest[entry.column] = (max(seen, entry.psi or 0.0), entry.psi_threshold)
@@ -291,10 +301,10 @@ def measure_cost(profile: DataProfile, bundle: Any, setup: Setup) -> dict[str, f
 
     one, hundred = validator.columns_of(records[:1]), validator.columns_of(records)
     drift = RollingDrift(profile)
-    counter = profile.counter()
+    counter = DriftAccumulator(profile)
     return {
         "learn_200k": _best_of(3, lambda: DataProfile.learn(typed, schema, scores=scores)),
-        "compare_frame_200k": _best_of(3, lambda: profile.compare(typed, scores=scores)),
+        "compare_frame_200k": _best_of(3, lambda: drift_report(profile, typed, scores=scores)),
         "add_chunk_20k": _best_of(5, lambda: counter.add(chunk, scores[:20_000])),
         "add_coded_20k": _best_of(5, lambda: counter.add(coded, scores[:20_000])),
         "score_chunk_20k": _best_of(5, lambda: bundle.score(chunk)),

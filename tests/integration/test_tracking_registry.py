@@ -204,6 +204,10 @@ def test_registry_contract(registry_and_runs: tuple[ModelRegistry, list[Training
     bundle = registry.load_bundle(v1)
     assert isinstance(bundle, ModelBundle)
     assert bundle.threshold == runs[0].threshold
+    assert registry.model_card(v1) is None
+    registry.attach_card(v1, "# Model card: contract, version 1\n")
+    assert registry.model_card(v1) == "# Model card: contract, version 1\n"
+    assert registry.model_card(v2) is None
     with registry.lock():
         pass
 
@@ -225,6 +229,39 @@ def test_manual_promote_and_rollback(
 
 
 # --- The champion gate ------------------------------------------------------------------------
+
+
+def test_a_registered_run_has_its_profile_and_card_in_mlflow_and_ml_register_shows_it(
+    small_leads_csv: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from mlsys.registry.__main__ import main
+
+    uri = f"sqlite:///{tmp_path / 'db' / 'mlflow.db'}"
+    name = _unique()
+    result = _train(uri, name, small_leads_csv, tmp_path / "run")
+    assert result.gate is not None
+    assert result.gate.version == "1"
+    client = MlflowClient(tracking_uri=uri)
+    run_artifacts = {a.path for a in client.list_artifacts(str(result.run_id))}
+    assert {"profile.json", "model_card.md"} <= run_artifacts
+    model_uri = client.get_run(str(result.run_id)).data.tags["mlsys.model_uri"]
+    import mlflow
+
+    mlflow.set_tracking_uri(uri)
+    logged = Path(mlflow.artifacts.download_artifacts(model_uri, dst_path=str(tmp_path / "m")))
+    assert list(logged.rglob("profile.json")), "the MLflow model carries the profile"
+    version = client.get_model_version(name, "1")
+    assert version.tags["mlsys.model_card"] == f"runs:/{result.run_id}/model_card.md"
+    assert "model_card.md" in version.description
+
+    assert main(["--uri", uri, "--name", name, "show", "1"]) == 0
+
+    shown = capsys.readouterr().out
+    assert shown.rstrip("\n") == (result.output_dir / "model_card.md").read_text().rstrip("\n")
+    assert result.metadata["data"]["sha256"] in shown
+    assert f"| roc_auc | {result.metrics['roc_auc']:.4f} |" in shown
+    assert main(["--uri", uri, "--name", name, "show", "7"]) == 2
+    assert "has no version '7'" in capsys.readouterr().err
 
 
 def test_gate_promotes_first_then_only_a_better_model(

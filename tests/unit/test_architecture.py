@@ -24,13 +24,7 @@ SRC = Path(mlsys.__file__).resolve().parent.parent
 
 #: Cycles that exist today, each with what removing it takes. The test fails when one of them is
 #: gone (delete the entry) or when any other cycle appears.
-KNOWN_CYCLES: dict[frozenset[str], str] = {
-    frozenset({"mlsys.monitoring._bins", "mlsys.monitoring._drift", "mlsys.monitoring._profile"}): (
-        "DataProfile.counter()/compare() build a DriftAccumulator (_drift imports _bins and "
-        "_profile); callers would construct DriftAccumulator(profile) themselves (about 40 call "
-        "sites in tests and docs)."
-    ),
-}
+KNOWN_CYCLES: dict[frozenset[str], str] = {}
 
 
 def _modules() -> dict[str, Path]:

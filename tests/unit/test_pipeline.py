@@ -17,6 +17,7 @@ from mlsys import TrainingResult, build_pipeline, compose_config, train_model
 from mlsys.calibration import SigmoidCalibrator
 from mlsys.data import FrameSource
 from mlsys.models import ModelBundle
+from mlsys.monitoring import DataProfile
 from mlsys.split import SplitIndices
 from tests.conftest import FAST_MODEL_OVERRIDES
 
@@ -32,6 +33,7 @@ ARTIFACTS = (
     "overrides.yaml",
     "splits.npz",
     "schema.json",
+    "profile.json",
     "metadata.json",
     "test_predictions.csv",
 )
@@ -72,6 +74,18 @@ def test_a_run_writes_every_artifact(leads_overrides: list[str], tmp_path: Path)
     assert bundle.threshold == result.threshold
     assert bundle.schema.columns == result.bundle.schema.columns
     assert bundle.metadata["data"]["id_column"] == "lead_id"  # scoring a copied bundle needs it
+
+
+def test_a_run_learns_its_training_profile(leads_overrides: list[str], tmp_path: Path) -> None:
+    result = _train(leads_overrides + FAST_MODEL_OVERRIDES["logreg"], tmp_path)
+
+    profile = DataProfile.from_dict(json.loads((tmp_path / "profile.json").read_text()))
+    assert ModelBundle.load(tmp_path / "model.joblib").profile == profile == result.bundle.profile
+    splits = SplitIndices.load(tmp_path / "splits.npz")
+    assert profile.rows == len(splits.train)  # the training split, not all rows
+    assert profile.score_rows == len(splits.validation)  # scores of the validation split
+    assert sorted(profile.columns) == sorted(result.bundle.schema.columns)  # raw, not encoded
+    assert "profile" in result.metadata["stage_seconds"]
 
 
 def test_bundle_reproduces_the_test_predictions(leads_overrides: list[str], tmp_path: Path) -> None:

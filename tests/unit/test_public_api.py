@@ -168,6 +168,7 @@ PUBLIC_API: dict[str, list[str]] = {
         "RollingDrift",
         "SegmentFacts",
         "ThresholdFacts",
+        "drift_report",
         "model_card_html",
         "population_stability_index",
         "psi_noise_floor",

@@ -1,7 +1,8 @@
 """The model bundle: everything needed to score a lead, in one file.
 
 A bundle holds the fitted feature transformer, the fitted model, the calibrator, the decision
-threshold chosen on validation data, the input schema and the training metadata. Serving, batch
+threshold chosen on validation data, the input schema, the training metadata and the training
+profile (the model's data expectations, :class:`mlsys.monitoring.DataProfile`). Serving, batch
 scoring and the registry all load this one file; nothing else about the training run is needed.
 :meth:`ModelBundle.score` is the one way a bundle scores rows: training's evaluation,
 ``ml-predict``, ``ml-evaluate``, the server and the MLflow pyfunc all call it.
@@ -20,7 +21,7 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import joblib
 import numpy as np
@@ -32,6 +33,9 @@ from mlsys.errors import BundleError
 from mlsys.features import FeatureTransformer
 from mlsys.files import atomic_path, file_sha256, write_text
 from mlsys.models._estimators import ConversionModel
+
+if TYPE_CHECKING:
+    from mlsys.monitoring import DataProfile
 
 __all__ = ["BUNDLE_FORMAT", "ModelBundle", "checksum_path", "read_checksum"]
 
@@ -46,6 +50,9 @@ FloatArray = np.ndarray[Any, np.dtype[np.float64]]
 class ModelBundle:
     """A fitted, calibrated conversion model with its schema and threshold.
 
+    ``profile`` is what the training split looked like (``None`` in bundles written before
+    profiles existed: they load, with a warning, and drift cannot be checked against them).
+
     Example:
         >>> bundle = ModelBundle.load("outputs/2026-11-26/10-00-00/model.joblib")  # doctest: +SKIP
         >>> bundle.score(leads_frame)  # doctest: +SKIP
@@ -58,6 +65,7 @@ class ModelBundle:
     threshold: float
     schema: FeatureSchema
     metadata: dict[str, Any] = field(default_factory=dict)
+    profile: DataProfile | None = None
 
     def score(
         self, rows: pd.DataFrame | Mapping[str, Any], *, calibrated: bool = True
@@ -142,6 +150,12 @@ class ModelBundle:
                 "version it was trained with."
             )
         bundle: ModelBundle = payload["bundle"]
+        if bundle.profile is None:  # older bundles unpickle to the class default
+            log.warning(
+                "model bundle '%s' carries no training profile: its inputs cannot be checked "
+                "for drift. Fix: re-train with this mlsys version to store one.",
+                source,
+            )
         return bundle
 
 

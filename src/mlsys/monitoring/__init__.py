@@ -2,16 +2,16 @@
 
 A :class:`DataProfile` learned at training time holds the model's data expectations (per column
 bins, range, levels and missing rate; the distribution of calibrated scores). Rows scored later
-are checked against it: :meth:`DataProfile.compare` (or a :class:`DriftAccumulator`, chunk by
+are checked against it: :func:`drift_report` (or a :class:`DriftAccumulator`, chunk by
 chunk) reports the population stability index per column, values out of range, unseen levels
 and missing rates, with alerts; :class:`RollingDrift` keeps the server's live window and
 :class:`DriftCollector` exports it to Prometheus. :func:`render_model_card` writes a registered
 version's card from :class:`ModelCardFacts`. See docs/MONITORING.md.
 
 Example:
-    >>> from mlsys.monitoring import DataProfile
+    >>> from mlsys.monitoring import DataProfile, drift_report
     >>> profile = DataProfile.learn(train_frame, schema, scores=validation_scores)  # doctest: +SKIP
-    >>> report = profile.compare(new_frame, scores=new_scores)  # doctest: +SKIP
+    >>> report = drift_report(profile, new_frame, scores=new_scores)  # doctest: +SKIP
     >>> report.drifted, [a.message for a in report.alerts]  # doctest: +SKIP
 
 Names are imported on first use, so importing the package costs nothing until one is needed.
@@ -50,6 +50,7 @@ if TYPE_CHECKING:
         DriftAlert,
         DriftReport,
         DriftThresholds,
+        drift_report,
     )
     from mlsys.monitoring._profile import (
         PROFILE_FORMAT,
@@ -110,6 +111,7 @@ __all__ = [
     "RollingDrift",
     "SegmentFacts",
     "ThresholdFacts",
+    "drift_report",
     "model_card_html",
     "population_stability_index",
     "psi_noise_floor",
@@ -147,6 +149,7 @@ _LAZY = {
             "DriftAlert",
             "DriftReport",
             "DriftThresholds",
+            "drift_report",
         ],
         "mlsys.monitoring._drift",
     ),

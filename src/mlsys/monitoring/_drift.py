@@ -35,6 +35,7 @@ __all__ = [
     "DriftReport",
     "DriftThresholds",
     "build_report",
+    "drift_report",
 ]
 
 CountArray = np.ndarray[Any, np.dtype[np.int64]]
@@ -261,7 +262,7 @@ class DriftAccumulator:
         thresholds: The limits of the report's verdicts (defaults: :class:`DriftThresholds`).
 
     Example:
-        >>> counter = profile.counter()  # doctest: +SKIP
+        >>> counter = DriftAccumulator(profile)  # doctest: +SKIP
         >>> for chunk in chunks:  # doctest: +SKIP
         ...     counter.add(chunk.columns, scores=chunk_scores)
         >>> counter.report().drifted  # doctest: +SKIP
@@ -286,6 +287,29 @@ class DriftAccumulator:
     def report(self) -> DriftReport:
         """The report of every row added so far."""
         return build_report(self.layout, self.counts, self.rows, self.thresholds, self.examples)
+
+
+def drift_report(
+    profile: DataProfile,
+    data: Any,
+    scores: Any = None,
+    thresholds: DriftThresholds | None = None,
+) -> DriftReport:
+    """Drift and data-quality report of ``data`` (a DataFrame or a column mapping).
+
+    The same as ``DriftAccumulator(profile, thresholds).add(data, scores).report()``.
+
+    Args:
+        profile: The training profile.
+        data: The rows to check: a DataFrame or a mapping of column to values.
+        scores: Their calibrated probabilities, if any.
+        thresholds: The limits of the report's verdicts (defaults: :class:`DriftThresholds`).
+
+    Example:
+        >>> report = drift_report(profile, new_leads, scores=new_scores)  # doctest: +SKIP
+        >>> [alert.message for alert in report.alerts]  # doctest: +SKIP
+    """
+    return DriftAccumulator(profile, thresholds).add(data, scores).report()
 
 
 def _columns(data: Any) -> Mapping[str, Any]:

@@ -4,7 +4,8 @@ A :class:`DataProfile` is learned from the training split (features only, typed 
 after loading sees them) and the calibrated scores of the validation split. It is small (a few
 kilobytes), JSON round-trippable and versioned (:data:`PROFILE_FORMAT`), so it can travel in a
 bundle's metadata, a run's ``profile.json`` and an MLflow model. Every later check (a file's
-data-quality section, the server's live PSI) compares counts against it.
+data-quality section, the server's live PSI) compares counts against it; those checks live in
+``_drift`` and ``_bins``, above this module: the contract knows nothing of who reads it.
 
 Each column is cut into bins, and the profile holds the share of training rows per bin:
 
@@ -36,7 +37,6 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from mlsys.data import FeatureSchema
-    from mlsys.monitoring._drift import DriftAccumulator, DriftReport, DriftThresholds
 
 __all__ = [
     "MAX_KNOWN_LEVELS",
@@ -265,7 +265,7 @@ class DataProfile(_Contract):
 
     Example:
         >>> profile = DataProfile.learn(train, schema, scores=val_scores)  # doctest: +SKIP
-        >>> report = profile.compare(new_leads_frame, scores=new_scores)  # doctest: +SKIP
+        >>> report = drift_report(profile, new_leads_frame, scores=new_scores)  # doctest: +SKIP
         >>> [alert.message for alert in report.alerts]  # doctest: +SKIP
     """
 
@@ -371,21 +371,6 @@ class DataProfile(_Contract):
                 )
             )
         return rows
-
-    def counter(self, thresholds: DriftThresholds | None = None) -> DriftAccumulator:
-        """An accumulator that checks a file chunk by chunk against this profile."""
-        from mlsys.monitoring._drift import DriftAccumulator
-
-        return DriftAccumulator(self, thresholds)
-
-    def compare(
-        self, data: Any, scores: Any = None, thresholds: DriftThresholds | None = None
-    ) -> DriftReport:
-        """Drift and data-quality report of ``data`` (a DataFrame or a column mapping).
-
-        The same as ``profile.counter(thresholds).add(data, scores).report()``.
-        """
-        return self.counter(thresholds).add(data, scores).report()
 
 
 def bin_numbers(values: FloatArray, edges: FloatArray) -> CountArray:

@@ -2,6 +2,7 @@
 
     python -m mlsys.registry list                      # versions, aliases, metrics, gate results
     python -m mlsys.registry champion                  # the version serving would load
+    python -m mlsys.registry show 4                    # version 4's model card
     python -m mlsys.registry promote 4 --reason "..."  # make version 4 champion by hand
     python -m mlsys.registry rollback --reason "..."   # back to the previous champion
     python -m mlsys.registry compare 3 4 --data holdout.csv
@@ -61,6 +62,8 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("list", help="versions with aliases and metrics", parents=[common])
     commands.add_parser("champion", help="the current champion", parents=[common])
+    show = commands.add_parser("show", help="a version's model card", parents=[common])
+    show.add_argument("version")
     promote = commands.add_parser(
         "promote", help="make a version champion by hand", parents=[common]
     )
@@ -118,14 +121,8 @@ def _mark_killed_runs(registry: MlflowRegistry) -> None:
 
 
 def _run(args: argparse.Namespace, registry: MlflowRegistry) -> dict[str, object]:
-    if args.command == "list":
-        return {"name": registry.name, "versions": [_version_row(v) for v in registry.versions()]}
-    if args.command == "champion":
-        version = registry.get_alias(CHAMPION)
-        if version is None:
-            raise _no_champion(registry.name)
-        row = next(_version_row(v) for v in registry.versions() if v.version == version)
-        return {"name": registry.name, "champion": row}
+    if args.command in ("list", "champion", "show"):
+        return _read(args, registry)
     if args.command == "promote":
         previous = promote_version(registry, args.version, args.reason)
         return {"promoted": args.version, "replaced": previous, "reason": args.reason}
@@ -138,6 +135,19 @@ def _run(args: argparse.Namespace, registry: MlflowRegistry) -> dict[str, object
         champion, rolled_back = rollback(registry, args.reason)
         return {"champion": champion, "rolled_back": rolled_back, "reason": args.reason}
     return _compare(args, registry)
+
+
+def _read(args: argparse.Namespace, registry: MlflowRegistry) -> dict[str, object]:
+    """The commands that only read: ``list``, ``champion``, ``show``."""
+    if args.command == "list":
+        return {"name": registry.name, "versions": [_version_row(v) for v in registry.versions()]}
+    if args.command == "show":
+        return _show(registry, args.version)
+    version = registry.get_alias(CHAMPION)
+    if version is None:
+        raise _no_champion(registry.name)
+    row = next(_version_row(v) for v in registry.versions() if v.version == version)
+    return {"name": registry.name, "champion": row}
 
 
 def _compare(args: argparse.Namespace, registry: MlflowRegistry) -> dict[str, object]:
@@ -160,6 +170,24 @@ def _compare(args: argparse.Namespace, registry: MlflowRegistry) -> dict[str, ob
         ).metrics
         rows[version] = {k: metrics[k] for k in HEADLINE_METRICS}
     return {"data": str(args.data), "rows": len(dataset), "versions": rows}
+
+
+def _show(registry: MlflowRegistry, version: str) -> dict[str, object]:
+    found = next((v for v in registry.versions() if v.version == version), None)
+    if found is None:
+        known = ", ".join(v.version for v in registry.versions()) or "none yet"
+        raise TrackingError(
+            f"registry: '{registry.name}' has no version {version!r} (versions: {known}). "
+            "Fix: pick one from `ml-register list`."
+        )
+    card = registry.model_card(version)
+    if card is None:
+        raise TrackingError(
+            f"registry: version {version} of '{registry.name}' has no model card (registered "
+            "before cards existed). Fix: read its run's artifacts, or offer its run directory "
+            "again under a new version (`ml-register offer <run dir>`)."
+        )
+    return {"name": registry.name, **_version_row(found), "card": card}
 
 
 def _no_champion(name: str) -> MlsysError:
@@ -195,6 +223,10 @@ def _render_champion(output: dict[str, Any]) -> str:
         f"roc_auc {_short(row['roc_auc'])}, pr_auc {_short(row['pr_auc'])}"
         + (f"\n  {note}" if note else "")
     )
+
+
+def _render_card(output: dict[str, Any]) -> str:
+    return str(output["card"]).rstrip("\n")
 
 
 def _render_promotion(output: dict[str, Any]) -> str:
@@ -254,6 +286,7 @@ def _render_comparison(output: dict[str, Any]) -> str:
 _RENDERERS = {
     "list": _render_versions,
     "champion": _render_champion,
+    "show": _render_card,
     "promote": _render_promotion,
     "rollback": _render_rollback,
     "offer": _render_offer,

@@ -33,6 +33,7 @@ from mlsys.errors import ConfigError
 from mlsys.evaluation import Evaluator
 from mlsys.files import write_json
 from mlsys.models import ModelBundle
+from mlsys.registry._card import write_model_card
 from mlsys.registry._registry import CHALLENGER, CHAMPION, PREVIOUS_CHAMPION, ModelRegistry
 
 __all__ = [
@@ -239,7 +240,8 @@ class ChampionGate:
         """Register, compare on the same holdout, record the decision, then promote on a win.
 
         All under the lock, in this order: the version (with its tags), the decision (tags on
-        the version, its run and the champion, ``gate.json``, the log line), and only then the
+        the version, its run and the champion, ``gate.json``, the log line), the model card
+        (``model_card.md`` in the run directory, attached to the version), and only then the
         aliases, ``champion`` last.
         """
         if self.primary_metric not in candidate.metrics:
@@ -265,6 +267,9 @@ class ChampionGate:
             self.registry.set_alias(CHALLENGER, version)
             decision = self._decide(candidate, version, fingerprint)
             self._record(decision, candidate.decision_path)
+            # Every registered version gets its card, before an alias can make it serve.
+            card = write_model_card(candidate, decision, name=self.registry.name)
+            self.registry.attach_card(version, card)
             if decision.promoted:
                 self._promote(version, decision.previous_champion)
         return decision

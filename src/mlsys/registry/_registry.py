@@ -42,6 +42,8 @@ log = logging.getLogger(__name__)
 CHAMPION = "champion"
 CHALLENGER = "challenger"
 PREVIOUS_CHAMPION = "previous_champion"
+CARD_FILE = "model_card.md"
+"""A registered version's model card: in its run directory and among its run's artifacts."""
 
 
 @dataclass(frozen=True)
@@ -88,6 +90,14 @@ class ModelRegistry(Protocol):
         """The model bundle of a version."""
         ...
 
+    def attach_card(self, version: str, card: str) -> None:
+        """Attach a version's model card (markdown)."""
+        ...
+
+    def model_card(self, version: str) -> str | None:
+        """A version's model card, or ``None`` when it has none."""
+        ...
+
     def lock(self) -> AbstractContextManager[None]:
         """Exclusive lock for read-decide-write sequences, across processes where possible."""
         ...
@@ -101,6 +111,7 @@ class InMemoryRegistry:
         self._versions: dict[str, VersionInfo] = {}
         self._bundles: dict[str, Path] = {}
         self._aliases: dict[str, str] = {}
+        self._cards: dict[str, str] = {}
         self._lock = threading.RLock()
 
     def register(self, run_id: str, bundle_path: Path, tags: dict[str, str]) -> str:
@@ -146,6 +157,14 @@ class InMemoryRegistry:
     def load_bundle(self, version: str) -> ModelBundle:
         """Load the version's bundle file."""
         return ModelBundle.load(self._bundles[version])
+
+    def attach_card(self, version: str, card: str) -> None:
+        """Keep the version's card."""
+        self._cards[version] = card
+
+    def model_card(self, version: str) -> str | None:
+        """The version's card."""
+        return self._cards.get(version)
 
     @contextmanager
     def lock(self) -> Iterator[None]:
@@ -292,6 +311,43 @@ class MlflowRegistry:
             raise TrackingError(f"registry: version {version} of '{self.name}' has no run")
         with tempfile.TemporaryDirectory() as tmp:
             return ModelBundle.load(*download_bundle(client, run_id, Path(tmp)))
+
+    def attach_card(self, version: str, card: str) -> None:
+        """Log the card as the run's ``model_card.md``; the version's description points to it.
+
+        MLflow shows a version's description as markdown, but caps its length, so it holds a
+        pointer and the card stays one artifact of the run (``ml-register show`` reads it).
+        """
+        client = self._client()
+        run_id = client.get_model_version(self.name, version).run_id
+        if run_id is None:
+            raise TrackingError(f"registry: version {version} of '{self.name}' has no run")
+        client.log_text(run_id, card, CARD_FILE)
+        pointer = f"runs:/{run_id}/{CARD_FILE}"
+        client.set_model_version_tag(self.name, version, "mlsys.model_card", pointer)
+        client.update_model_version(
+            self.name,
+            version,
+            description=(
+                f"Model card: `{pointer}` (the run's artifact `{CARD_FILE}`); print it with "
+                f"`ml-register --name {self.name} show {version}`.\n\n{card.splitlines()[0]}"
+            ),
+        )
+
+    def model_card(self, version: str) -> str | None:
+        """Download the version's card from its run, or ``None`` when it has none."""
+        from mlflow.exceptions import MlflowException
+
+        client = self._client()
+        run_id = client.get_model_version(self.name, version).run_id
+        if run_id is None:
+            return None
+        with tempfile.TemporaryDirectory() as tmp:
+            try:
+                path = client.download_artifacts(run_id, CARD_FILE, tmp)
+            except (MlflowException, OSError):
+                return None
+            return Path(path).read_text()
 
     def lock(self) -> AbstractContextManager[None]:
         """Cross-process lock keyed by the registered model name."""

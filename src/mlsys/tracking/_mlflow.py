@@ -417,12 +417,15 @@ class MlflowTracker:
 
 
 def _model_artifacts(bundle: Path) -> dict[str, str]:
-    """The pyfunc model's files: the bundle, and its checksum when it has one."""
+    """The pyfunc model's files: the bundle, its checksum and training profile when there."""
     from mlsys.models import checksum_path
 
     files = {"bundle": str(bundle)}
     if checksum_path(bundle).is_file():
         files["bundle_sha256"] = str(checksum_path(bundle))
+    profile = bundle.with_name("profile.json")  # the run writes it beside the bundle
+    if profile.is_file():
+        files["profile"] = str(profile)
     return files
 
 

@@ -1,7 +1,8 @@
 """The run directory: every file a finished training run leaves behind.
 
 ``model.joblib`` (+ ``.sha256``), ``metrics.json``, ``validation_metrics.json``,
-``splits.npz``, ``schema.json``, ``classification_report.txt``, ``config.yaml``,
+``splits.npz``, ``schema.json``, ``profile.json`` (the training profile the bundle carries),
+``classification_report.txt``, ``config.yaml``,
 ``overrides.yaml``, ``test_predictions.csv``, ``report/`` and ``metadata.json``; every write is
 atomic (:mod:`mlsys.files`). :class:`mlsys._rundir.RunDir` reads them back.
 """
@@ -61,7 +62,7 @@ class RunWriter:
         report: str,
         test_probabilities: np.ndarray[Any, Any],
     ) -> dict[str, Path]:
-        """Write the model, metrics, splits, schema, config and predictions; name to path."""
+        """Write the model, metrics, splits, schema, profile, config and predictions."""
         from omegaconf import OmegaConf
 
         out = self.output_dir
@@ -81,6 +82,8 @@ class RunWriter:
                 },
             ),
         }
+        if bundle.profile is not None:
+            artifacts["profile"] = write_json(out / "profile.json", bundle.profile.to_dict())
         artifacts["classification_report"] = write_text(out / "classification_report.txt", report)
         if self.config:
             artifacts["config"] = write_text(

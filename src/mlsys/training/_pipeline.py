@@ -2,7 +2,8 @@
 
 load -> split -> fit features (train) -> rebalance (train) -> fit model (train, early stop on
 validation) -> calibrate (calibration split) -> choose threshold (validation) -> evaluate (test)
--> write artifacts -> track -> offer to the champion gate.
+-> profile (train features, validation scores) -> write artifacts -> track -> offer to the
+champion gate.
 
 The pipeline orchestrates; the run directory is written by :mod:`._artifacts`, provenance comes
 from :mod:`._provenance`, what a failing store means is :mod:`._policy`'s call, and the leakage
@@ -33,6 +34,7 @@ from mlsys.features import FeatureTransformer, Rebalancer, leakage_warnings
 from mlsys.files import writable_directory
 from mlsys.logs import bind, log_context
 from mlsys.models import ConversionModel, ModelBundle, checksum_path, read_checksum
+from mlsys.monitoring import DataProfile
 from mlsys.registry import Candidate, GateDecision, Promoter
 from mlsys.split import SplitIndices, Splitter, TimeSplitter
 from mlsys.timing import Stopwatch
@@ -215,6 +217,7 @@ class TrainingPipeline:
             )
             test = self.evaluator.evaluate(parts["test"][1], calibrated["test"], threshold)
         objective = self.evaluator.objective(validation.metrics)
+        profile = _learn_profile(watch, dataset, parts["train"][0], calibrated["validation"])
 
         bundle = ModelBundle(
             features=self.features,
@@ -230,6 +233,7 @@ class TrainingPipeline:
                 metrics=test.metrics,
                 started=started,
             ),
+            profile=profile,
         )
         with _stage(watch, "save"):
             artifacts = writer.write(
@@ -451,6 +455,18 @@ class TrainingPipeline:
             dataset={"name": dataset.name, "source": dataset.source, "sha256": dataset.sha256},
             input_example=dataset.raw_rows(test_rows.head(5)),
         )
+
+
+def _learn_profile(
+    watch: Stopwatch, dataset: Dataset, train: pd.DataFrame, scores: np.ndarray[Any, Any]
+) -> DataProfile:
+    """The model's data expectations, learned in milliseconds.
+
+    The raw training features (before any transform), and the calibrated scores of rows the
+    model was not fitted on (validation).
+    """
+    with _stage(watch, "profile"):
+        return DataProfile.learn(train, dataset.schema, scores=scores)
 
 
 def _interval_metrics(report: ReportArtifacts | None) -> dict[str, float]:

@@ -16,7 +16,13 @@ from mlsys._paths import git_sha
 from mlsys.data import Dataset
 from mlsys.split import SplitIndices
 
-__all__ = ["VERSIONED_PACKAGES", "bundle_metadata", "package_version", "run_metadata"]
+__all__ = [
+    "VERSIONED_PACKAGES",
+    "bundle_metadata",
+    "date_ranges",
+    "package_version",
+    "run_metadata",
+]
 
 #: Packages whose versions every run records.
 VERSIONED_PACKAGES = (
@@ -71,12 +77,29 @@ def run_metadata(
         "seed": seed,
         "git_sha": git_sha(),
         "data": dataset.summary(),
+        "dates": date_ranges(dataset),
         "splits": {"sizes": splits.sizes(), "sha256": splits.digests()},
         "python": platform.python_version(),
         "packages": {package: package_version(package) for package in VERSIONED_PACKAGES},
         "overrides": list(overrides),
         "user": _user(),
     }
+
+
+def date_ranges(dataset: Dataset) -> dict[str, list[str | None]]:
+    """First and last date (ISO) of every date column of the data (the model card shows one)."""
+    import pandas as pd
+
+    out: dict[str, list[str | None]] = {}
+    for name in dataset.frame.columns:
+        column = dataset.frame[name]
+        if pd.api.types.is_datetime64_any_dtype(column):
+            low, high = column.min(), column.max()
+            out[str(name)] = [
+                None if pd.isna(low) else low.date().isoformat(),
+                None if pd.isna(high) else high.date().isoformat(),
+            ]
+    return out
 
 
 def package_version(package: str) -> str | None:

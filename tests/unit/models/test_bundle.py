@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +23,7 @@ from mlsys.models import (
     ModelBundle,
 )
 from mlsys.models._bundle import checksum_path
+from mlsys.monitoring import DataProfile
 
 pytestmark = pytest.mark.unit
 
@@ -277,3 +280,34 @@ def test_a_format_1_bundle_is_refused_with_the_fix(bundle: ModelBundle, tmp_path
 
     assert BUNDLE_FORMAT == 2
     assert "re-train" in str(info.value)
+
+
+def test_a_bundle_carries_its_training_profile(
+    bundle: ModelBundle, leads: Dataset, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    profile = DataProfile.learn(leads.features, leads.schema)
+    path = replace(bundle, profile=profile).save(tmp_path / "model.joblib")
+
+    with caplog.at_level("WARNING", logger="mlsys.models._bundle"):
+        loaded = ModelBundle.load(path)
+
+    assert loaded.profile == profile
+    assert "no training profile" not in caplog.text
+
+
+def test_an_old_bundle_without_a_profile_loads_with_a_warning(
+    bundle: ModelBundle,
+    raw_leads: pd.DataFrame,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    old = copy.copy(bundle)
+    del vars(old)["profile"]  # pickled before bundles had the attribute
+    path = old.save(tmp_path / "model.joblib")
+
+    with caplog.at_level("WARNING", logger="mlsys.models._bundle"):
+        loaded = ModelBundle.load(path)
+
+    assert loaded.profile is None
+    np.testing.assert_array_equal(loaded.predict_proba(raw_leads), bundle.predict_proba(raw_leads))
+    assert "carries no training profile" in caplog.text

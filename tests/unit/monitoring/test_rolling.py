@@ -14,7 +14,7 @@ import pytest
 
 from mlsys.data import Dataset, FeatureSchema
 from mlsys.errors import SchemaError
-from mlsys.monitoring import DataProfile, DriftThresholds, RollingDrift
+from mlsys.monitoring import DataProfile, DriftThresholds, RollingDrift, drift_report
 
 pytestmark = pytest.mark.unit
 
@@ -51,8 +51,8 @@ def test_the_window_keeps_the_last_rows_only(
     # Blocks of 100 rows; after 1,500 rows the ring holds the 4 full blocks before the empty
     # current one: rows 1,100 to 1,499.
     assert drift.rows == 400
-    expected = profile.compare(
-        leads.features.iloc[1100:], scores=scores[1100:], thresholds=thresholds
+    expected = drift_report(
+        profile, leads.features.iloc[1100:], scores=scores[1100:], thresholds=thresholds
     )
     assert drift.snapshot() == expected
 
@@ -85,8 +85,8 @@ def test_concurrent_requests_lose_no_row(
     for thread in threads:
         thread.join()
     assert drift.rows == len(leads)
-    expected = profile.compare(
-        leads.features, scores=scores, thresholds=DriftThresholds(min_rows=1)
+    expected = drift_report(
+        profile, leads.features, scores=scores, thresholds=DriftThresholds(min_rows=1)
     )
     assert drift.snapshot() == expected
 

@@ -65,3 +65,8 @@ def test_compare_is_a_metric_by_version_table() -> None:
     assert lines[1].split() == ["metric", "v1", "v2"]
     assert lines[2].split() == ["roc_auc", "0.7000", "0.7500"]
     assert lines[3].split() == ["pr_auc", "-", "0.3000"]
+
+
+def test_show_prints_the_card_itself() -> None:
+    card = "# Model card: leads, version 3\n\n## Data\n"
+    assert _render("show", {"name": "leads", **ROW, "card": card}) == card.rstrip("\n")
