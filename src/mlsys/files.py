@@ -74,7 +74,7 @@ def temporary_name(path: Path) -> Path:
 
 def process_alive(pid: int) -> bool:
     """Whether a process with this id runs on this machine (one of another user's counts)."""
-    if pid <= 0:
+    if pid <= 0:  # os.kill(0 or -1, 0) would probe process groups, not a process
         return False
     try:
         os.kill(pid, 0)

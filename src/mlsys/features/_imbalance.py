@@ -143,27 +143,13 @@ class Smote:
         return Rebalanced(pd.DataFrame(X_res, columns=X.columns), np.asarray(y_res))
 
 
-class SmoteNC:
+class SmoteNC(Smote):
     """SMOTE-NC: oversampling for mixed categorical and numeric rows (``features=native``).
 
     Neighbours are found on median-imputed numeric values; the original rows keep their
-    missing values, only the synthetic rows are built from imputed neighbours.
-
-    Args:
-        sampling_strategy: Desired positive/negative ratio after resampling.
-        k_neighbors: Neighbours used to synthesise a row.
-        seed: Seed of the sampler.
+    missing values, only the synthetic rows are built from imputed neighbours. Parameters as
+    :class:`Smote`'s.
     """
-
-    def __init__(
-        self,
-        sampling_strategy: Ratio = 0.5,
-        k_neighbors: Annotated[int, Field(ge=1)] = 5,
-        seed: Seed = 0,
-    ) -> None:
-        self.sampling_strategy = sampling_strategy
-        self.k_neighbors = k_neighbors
-        self.seed = seed
 
     def rebalance(self, X: pd.DataFrame, y: IntArray) -> Rebalanced:
         """Add synthetic positive rows, keeping categorical levels valid."""

@@ -98,6 +98,17 @@ class _Base(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
             return X
         return X[list(self.feature_names_in_)].to_numpy(dtype=np.float64)
 
+    def _params(self, seed: str = "random_state", **fixed: Any) -> dict[str, Any]:
+        """The wrapper's parameters as the library estimator's keyword arguments.
+
+        Each ``__init__`` stores its parameters under the library's own names (and only stores
+        them: scikit-learn's estimator contract), so they pass through as they are; ``seed`` is
+        renamed to the library's word for it and ``fixed`` adds what mlsys does not expose.
+        """
+        params: dict[str, Any] = self.get_params()
+        params[seed] = params.pop("seed")
+        return params | fixed
+
     def _prepare(self, X: pd.DataFrame, y: Any) -> np.ndarray[Any, Any]:
         check_instance(self, "model")
         labels = np.asarray(y)
@@ -168,23 +179,12 @@ class XGBoostModel(_Base):
         labels = self._prepare(X, y)
         stopping = self.early_stopping_rounds if eval_set is not None else None
         self.model_ = XGBClassifier(
-            n_estimators=self.n_estimators,
-            learning_rate=self.learning_rate,
-            max_depth=self.max_depth,
-            min_child_weight=self.min_child_weight,
-            subsample=self.subsample,
-            colsample_bytree=self.colsample_bytree,
-            reg_lambda=self.reg_lambda,
-            reg_alpha=self.reg_alpha,
-            gamma=self.gamma,
-            max_cat_to_onehot=self.max_cat_to_onehot,
-            scale_pos_weight=self.scale_pos_weight,
-            early_stopping_rounds=stopping,
-            tree_method="hist",
-            enable_categorical=True,
-            eval_metric="logloss",
-            n_jobs=self.n_jobs,
-            random_state=self.seed,
+            **self._params(
+                early_stopping_rounds=stopping,
+                tree_method="hist",
+                enable_categorical=True,
+                eval_metric="logloss",
+            )
         )
         eval_sets = [(eval_set[0], np.asarray(eval_set[1]))] if eval_set is not None else None
         self.model_.fit(X, labels, sample_weight=sample_weight, eval_set=eval_sets, verbose=False)
@@ -263,20 +263,9 @@ class CatBoostModel(_Base):
 
         labels = self._prepare(X, y)
         self.cat_features_ = categorical_columns(X)
-        self.model_ = CatBoostClassifier(
-            iterations=self.iterations,
-            learning_rate=self.learning_rate,
-            depth=self.depth,
-            l2_leaf_reg=self.l2_leaf_reg,
-            border_count=self.border_count,
-            one_hot_max_size=self.one_hot_max_size,
-            auto_class_weights=self.auto_class_weights,
-            loss_function="Logloss",
-            random_seed=self.seed,
-            thread_count=self.thread_count,
-            allow_writing_files=False,
-            verbose=False,
-        )
+        params = self._params("random_seed", allow_writing_files=False, verbose=False)
+        del params["early_stopping_rounds"]  # a fit argument here: only with a validation set
+        self.model_ = CatBoostClassifier(**params, loss_function="Logloss")
         eval_data = None
         if eval_set is not None:
             eval_data = (self._cats(eval_set[0]), np.asarray(eval_set[1]))
@@ -349,18 +338,11 @@ class HistGradientBoostingModel(_Base):
 
         labels = self._prepare(X, y)
         self.model_ = HistGradientBoostingClassifier(
-            learning_rate=self.learning_rate,
-            max_iter=self.max_iter,
-            max_leaf_nodes=self.max_leaf_nodes,
-            max_depth=self.max_depth,
-            min_samples_leaf=self.min_samples_leaf,
-            l2_regularization=self.l2_regularization,
-            max_features=self.max_features,
-            categorical_features="from_dtype",
-            early_stopping=eval_set is not None,
-            n_iter_no_change=self.n_iter_no_change,
-            scoring="loss",
-            random_state=self.seed,
+            **self._params(
+                categorical_features="from_dtype",
+                early_stopping=eval_set is not None,
+                scoring="loss",
+            )
         )
         if eval_set is None:
             self.model_.fit(self._matrix(X), labels, sample_weight=sample_weight)
@@ -405,9 +387,7 @@ class LogisticRegressionModel(_Base):
         from sklearn.linear_model import LogisticRegression
 
         labels = self._prepare(X, y)
-        self.model_ = LogisticRegression(
-            C=self.C, max_iter=self.max_iter, class_weight=self.class_weight, random_state=self.seed
-        )
+        self.model_ = LogisticRegression(**self._params())
         self.model_.fit(self._matrix(X), labels, sample_weight=sample_weight)
         return self
 
@@ -450,14 +430,6 @@ class RandomForestModel(_Base):
         from sklearn.ensemble import RandomForestClassifier
 
         labels = self._prepare(X, y)
-        self.model_ = RandomForestClassifier(
-            n_estimators=self.n_estimators,
-            max_depth=self.max_depth,
-            min_samples_leaf=self.min_samples_leaf,
-            max_features=self.max_features,
-            class_weight=self.class_weight,
-            n_jobs=self.n_jobs,
-            random_state=self.seed,
-        )
+        self.model_ = RandomForestClassifier(**self._params())
         self.model_.fit(self._matrix(X), labels, sample_weight=sample_weight)
         return self

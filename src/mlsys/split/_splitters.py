@@ -96,6 +96,15 @@ def _check_fractions(splitter: RandomSplitter | TimeSplitter | GroupSplitter) ->
         )
 
 
+def _cut(rows: IntArray, splitter: RandomSplitter | TimeSplitter) -> list[IntArray]:
+    """Cut ``rows``, in order, into train, validation, calibration and test at the fractions."""
+    n = len(rows)
+    n_test = round(n * splitter.test)
+    n_cal = round(n * splitter.calibration)
+    n_val = round(n * splitter.validation)
+    return list(np.split(rows, np.cumsum([n - n_test - n_cal - n_val, n_val, n_cal])))
+
+
 def _check_both_classes(dataset: Dataset, indices: SplitIndices, how: str) -> SplitIndices:
     for name, idx in indices.items():
         if name == "calibration" and len(idx) == 0:
@@ -140,19 +149,10 @@ class RandomSplitter:
         for label in (0, 1):
             rows = np.flatnonzero(dataset.target == label).astype(np.int64)
             rng.shuffle(rows)
-            for name, chunk in zip(SPLIT_NAMES, self._cut(rows), strict=True):
+            for name, chunk in zip(SPLIT_NAMES, _cut(rows, self), strict=True):
                 parts[name].append(chunk)
         merged = {name: np.sort(np.concatenate(chunks)) for name, chunks in parts.items()}
         return _check_both_classes(dataset, SplitIndices(**merged), "stratified random")
-
-    def _cut(self, rows: IntArray) -> list[IntArray]:
-        n = len(rows)
-        n_test = round(n * self.test)
-        n_cal = round(n * self.calibration)
-        n_val = round(n * self.validation)
-        n_train = n - n_test - n_cal - n_val
-        bounds = np.cumsum([n_train, n_val, n_cal])
-        return list(np.split(rows, bounds))
 
 
 class TimeSplitter:
@@ -183,21 +183,13 @@ class TimeSplitter:
     def split(self, dataset: Dataset) -> SplitIndices:
         """Sort by time and cut into consecutive periods."""
         _check_fractions(self)
-        times = dataset.column(self.column, purpose="split.column")
-        if not pd.api.types.is_datetime64_any_dtype(times):
-            times = pd.to_datetime(times, errors="coerce")
+        times = self._times(dataset)
         if times.isna().any():
             raise DataError(
                 f"split.column: {int(times.isna().sum())} rows have no valid date in "
                 f"'{self.column}'. Fix: clean the column or use split=random."
             )
-        order = np.argsort(times.to_numpy(), kind="stable").astype(np.int64)
-        n = len(order)
-        n_test = round(n * self.test)
-        n_cal = round(n * self.calibration)
-        n_val = round(n * self.validation)
-        bounds = np.cumsum([n - n_test - n_cal - n_val, n_val, n_cal])
-        chunks = np.split(order, bounds)
+        chunks = _cut(np.argsort(times.to_numpy(), kind="stable").astype(np.int64), self)
         indices = SplitIndices(*(np.sort(c) for c in chunks))
         log.info(
             "Time split on '%s': train up to %s, test from %s",
@@ -214,14 +206,18 @@ class TimeSplitter:
         stopping, threshold or calibrator saw. The champion gate uses the pair to know that a
         newer model's test rows were never seen by an older one.
         """
-        times = dataset.column(self.column, purpose="split.column")
-        if not pd.api.types.is_datetime64_any_dtype(times):
-            times = pd.to_datetime(times, errors="coerce")
+        times = self._times(dataset)
         fitted = np.concatenate([indices.train, indices.validation, indices.calibration])
         return (
             pd.Timestamp(times.iloc[fitted].max()).isoformat(),
             pd.Timestamp(times.iloc[indices.test].min()).isoformat(),
         )
+
+    def _times(self, dataset: Dataset) -> pd.Series[Any]:
+        times = dataset.column(self.column, purpose="split.column")
+        if not pd.api.types.is_datetime64_any_dtype(times):
+            times = pd.to_datetime(times, errors="coerce")
+        return times
 
 
 class GroupSplitter:

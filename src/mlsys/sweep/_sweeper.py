@@ -52,6 +52,7 @@ from omegaconf import DictConfig
 from optuna.trial import FrozenTrial, TrialState
 
 from mlsys.errors import ConfigError
+from mlsys.files import process_alive
 from mlsys.sweep._attrs import (
     ENDED_ATTR,
     HOST_ATTR,
@@ -100,18 +101,6 @@ def trial_dir_name(number: int) -> str:
     return f"trial_{number:04d}"
 
 
-def _pid_alive(pid: int) -> bool:
-    if pid <= 0:  # os.kill(0 or -1, 0) would probe process groups, not a process
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def _owner(attrs: Mapping[str, Any], process: str) -> _Owner:
     """Whose trial this is, seen from the sweep process ``process`` (its PROCESS_ATTR)."""
     if attrs.get(PROCESS_ATTR) == process:
@@ -124,7 +113,7 @@ def _owner(attrs: Mapping[str, Any], process: str) -> _Owner:
         return "unknown"
     pid = int(attrs.get(PID_ATTR, 0))
     # Our own pid under another token belonged to an earlier process, which is gone.
-    if pid == os.getpid() or not _pid_alive(pid):
+    if pid == os.getpid() or not process_alive(pid):
         return "dead"
     return "alive"
 
