@@ -190,6 +190,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.summary_json is not None:
             summary.write_json(args.summary_json)
     except MlsysError as exc:
+        # The CLI contract mlsys.evaluate.main keeps too: one error: line, exit code 2.
         if args.verbose:
             traceback.print_exc()
         print(f"error: {exc}", file=sys.stderr)

@@ -134,6 +134,7 @@ class XGBoostModel(_Base):
     native_categoricals = True
     display_name = "xgboost"
 
+    # Only stores its parameters: scikit-learn's estimator contract (clone, get_params).
     def __init__(
         self,
         n_estimators: Annotated[int, Field(ge=1)] = 2000,
@@ -227,6 +228,7 @@ class CatBoostModel(_Base):
     native_categoricals = True
     display_name = "catboost"
 
+    # Only stores its parameters: scikit-learn's estimator contract (clone, get_params).
     def __init__(
         self,
         iterations: Annotated[int, Field(ge=1)] = 2000,
@@ -304,6 +306,7 @@ class HistGradientBoostingModel(_Base):
     native_categoricals = True
     display_name = "hist_gb"
 
+    # Only stores its parameters: scikit-learn's estimator contract (clone, get_params).
     def __init__(
         self,
         learning_rate: Annotated[float, Field(gt=0)] = 0.05,
@@ -364,6 +367,7 @@ class LogisticRegressionModel(_Base):
 
     display_name = "logreg"
 
+    # Only stores its parameters: scikit-learn's estimator contract (clone, get_params).
     def __init__(
         self,
         C: Annotated[float, Field(gt=0)] = 1.0,
@@ -397,6 +401,7 @@ class RandomForestModel(_Base):
 
     display_name = "random_forest"
 
+    # Only stores its parameters: scikit-learn's estimator contract (clone, get_params).
     def __init__(
         self,
         n_estimators: Annotated[int, Field(ge=1)] = 300,

@@ -118,6 +118,8 @@ __all__ = [
     "render_model_card",
 ]
 
+# Each name stands here, in __all__ and under TYPE_CHECKING: the lazy loader needs its module,
+# mypy the import, and the public API the list.
 _LAZY = {
     "SCORE_COLUMN": "mlsys.monitoring._bins",
     **dict.fromkeys(

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from mlsys.monitoring._markdown import cell, number, oneline, percent, table
 from mlsys.monitoring._profile import DataProfile
 
+# The package __init__ lists these again: its __all__ is the public API (test_public_api).
 __all__ = [
     "DEFAULT_INTENDED_USE",
     "CalibrationFacts",

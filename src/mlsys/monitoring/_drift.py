@@ -22,6 +22,7 @@ from mlsys.monitoring._bins import SCORE_COLUMN, BinLayout, ColumnBins
 from mlsys.monitoring._profile import CategoricalProfile, DataProfile, NumericProfile
 from mlsys.monitoring._psi import NOISE_P, population_stability_index, psi_noise_floor
 
+# The package __init__ lists these again: its __all__ is the public API (test_public_api).
 __all__ = [
     "BOOLEAN_PSI_ALERT",
     "BOOLEAN_PSI_WARNING",

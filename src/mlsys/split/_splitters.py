@@ -18,6 +18,7 @@ from mlsys.data import Dataset
 from mlsys.errors import ConfigError, DataError
 from mlsys.files import atomic_path
 
+# The package __init__ lists these again: its __all__ is the public API (test_public_api).
 __all__ = [
     "SPLIT_NAMES",
     "GroupSplitter",
@@ -129,6 +130,7 @@ class RandomSplitter:
         seed: Seed of the shuffle.
     """
 
+    # Only stores its parameters: scikit-learn's estimator contract (clone, get_params).
     def __init__(
         self,
         validation: Fraction = 0.15,
@@ -168,6 +170,7 @@ class TimeSplitter:
         test: Fraction of the newest rows held out.
     """
 
+    # Only stores its parameters: scikit-learn's estimator contract (clone, get_params).
     def __init__(
         self,
         column: Column,
@@ -234,6 +237,7 @@ class GroupSplitter:
         seed: Seed of the group shuffle.
     """
 
+    # Only stores its parameters: scikit-learn's estimator contract (clone, get_params).
     def __init__(
         self,
         column: Column,

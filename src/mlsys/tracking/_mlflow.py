@@ -37,6 +37,7 @@ from mlsys.tracking._protocol import RunRecord
 if TYPE_CHECKING:
     from mlflow import MlflowClient
 
+# The package __init__ lists these again: its __all__ is the public API (test_public_api).
 __all__ = [
     "MlflowTracker",
     "check_store",
