@@ -92,11 +92,15 @@ data: $(VENV) ## Regenerate data/leads.csv (byte-identical) from the seeded gene
 BENCH_SCRIPTS := $(filter-out benchmarks/_paired.py,$(sort $(wildcard benchmarks/*.py)))
 # The scripts that write a page of docs/benchmarks/ with --write (the long measurements).
 BENCH_PAGES := train_scaling sweep_parallel serving predict model_quality drift_calibration
+# The scripts that print their figures (quoted in docs/DESIGN_DECISIONS.md) instead of a page.
+BENCH_PRINTED := bootstrap rest_contract
 
 .PHONY: bench
 bench: $(VENV) ## Every benchmark, rewriting docs/benchmarks/ (long: run on a quiet machine)
 	@for s in $(BENCH_PAGES); do echo "== benchmarks/$$s.py --write $(ARGS)"; \
 		$(RUN) python benchmarks/$$s.py --write $(ARGS) || exit 1; done
+	@for s in $(BENCH_PRINTED); do echo "== benchmarks/$$s.py"; \
+		$(RUN) python benchmarks/$$s.py || exit 1; done
 
 .PHONY: bench-smoke
 bench-smoke: $(VENV) ## Every benchmark script on tiny inputs (seconds each; writes only to a tmp dir)
