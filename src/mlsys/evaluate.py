@@ -9,11 +9,15 @@ The file needs the model's feature columns and the label column the model was tr
 ``python -m mlsys.predict``; rows without a label or with invalid values go to
 ``<out>/rejects.csv``. ``<out>`` then holds ``metrics.json``, ``classification_report.txt``,
 ``confusion_matrix.json``, the PNG plots, ``report.html`` (self-contained) and
-``evaluation.json`` (rows, rejects, label counts, model). A file with a single class is
-evaluated: metrics that need both classes are reported as undefined, with the reason.
+``evaluation.json`` (rows, rejects, label counts, model, data quality). The evaluated rows are
+checked against the model's training profile, on the scoring path ``ml-predict`` uses (the
+same PSI for the same rows): ``data_quality.json``, ``data_quality.md`` and a section of
+``report.html``. A file with a single class is evaluated: metrics that need both classes are
+reported as undefined, with the reason.
 
 Exit codes: 0 report written, 2 bad input or model (one message names the problem and the
-fix), 1 anything else. ``--verbose`` shows tracebacks.
+fix), 3 ``--fail-on-drift`` and a data-quality alert fired (every file written; the alerts on
+stderr), 1 anything else. ``--verbose`` shows tracebacks.
 """
 
 from __future__ import annotations
@@ -36,13 +40,20 @@ import pyarrow as pa
 from mlsys.errors import ConfigError, DataError, MlsysError, SchemaError
 from mlsys.files import write_json
 from mlsys.logs import configure_logging
-from mlsys.predict import CONF_EPILOG, add_model_arguments, cli_config
+from mlsys.predict import (
+    CONF_EPILOG,
+    add_drift_argument,
+    add_model_arguments,
+    cli_config,
+    drift_exit,
+)
 from mlsys.scoring import DEFAULT_CHUNK_SIZE
 
 if TYPE_CHECKING:
     from omegaconf import DictConfig
 
     from mlsys.evaluation import Evaluator, ReportArtifacts, ReportOptions
+    from mlsys.monitoring import DriftAccumulator, DriftReport
     from mlsys.scoring import ResolvedModel, TableReader
 
 __all__ = ["EvaluationRun", "evaluate_file", "main"]
@@ -67,6 +78,8 @@ class EvaluationRun:
         labels: Scored rows per class (``{"1": 120, "0": 2880}``).
         seconds: Wall seconds of reading and scoring, and of the report.
         report: The report's files and values (``None`` in :meth:`to_dict`).
+        data_quality: The evaluated rows against the model's training profile (``None``
+            without one; :meth:`to_dict` then says why).
     """
 
     data: str
@@ -81,10 +94,15 @@ class EvaluationRun:
     labels: dict[str, int] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
     report: ReportArtifacts | None = None
+    data_quality: DriftReport | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-friendly form, with the report's file names instead of the report."""
-        out = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "report"}
+        from mlsys.scoring import quality_dict
+
+        skip = ("report", "data_quality")
+        out = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in skip}
+        out["data_quality"] = quality_dict(self.data_quality)
         out["report"] = None
         if self.report is not None:
             out["report"] = {name: str(path) for name, path in self.report.files.items()}
@@ -113,6 +131,9 @@ class EvaluationRun:
                 lines.append(f"{name:<18} {shown}")
             lines += [f"note               {note}" for note in self.report.notes]
             lines.append(f"report             {self.report.html}")
+        from mlsys.scoring import quality_verdict
+
+        lines.append(quality_verdict(self.data_quality))
         return "\n".join(lines)
 
 
@@ -179,7 +200,7 @@ def evaluate_file(
         0.8361
     """
     from mlsys.evaluation import Evaluator, write_evaluation_report
-    from mlsys.scoring import open_table
+    from mlsys.scoring import NO_PROFILE, drift_counter, open_table
 
     started = time.perf_counter()
     evaluator = evaluator or Evaluator()
@@ -193,7 +214,8 @@ def evaluate_file(
             f"{reader.columns}). Fix: pass --target <label column>."
         )
     labels = _LabelEncoder(label_column, positive)
-    scored = _score_rows(reader, model, labels, options.segment_column, out, progress)
+    drift = drift_counter(model.bundle)
+    scored = _score_rows(reader, model, labels, options.segment_column, out, progress, drift)
     run = EvaluationRun(
         data=str(source),
         out_dir=str(out),
@@ -204,6 +226,7 @@ def evaluate_file(
         rows_scored=len(scored.y),
         rows_rejected=scored.rejected,
         reject_reasons=dict(scored.reasons.most_common()),
+        data_quality=drift.report() if drift is not None else None,
     )
     if not len(scored.y) and scored.rejected:
         raise DataError(
@@ -237,10 +260,28 @@ def evaluate_file(
         options=options,
         evaluator=evaluator,
         notes=_training_data_note(source, model),
+        data_quality=run.data_quality,
+        data_quality_note=f"Data quality {NO_PROFILE}",
     )
     run.seconds["report"] = round(time.perf_counter() - started, 3)
+    _write_quality(run, source, out)
     write_json(out / "evaluation.json", run.to_dict())
     return run
+
+
+def _write_quality(run: EvaluationRun, source: Path, out: Path) -> None:
+    """``data_quality.json`` and ``data_quality.md``, listed among the report's files."""
+    from mlsys.files import write_text
+    from mlsys.scoring import quality_dict, quality_markdown
+
+    written = {
+        "data_quality": write_json(out / "data_quality.json", quality_dict(run.data_quality)),
+        "data_quality_md": write_text(
+            out / "data_quality.md", quality_markdown(run.data_quality, source)
+        ),
+    }
+    if run.report is not None:
+        run.report.files.update(written)
 
 
 def _label_settings(
@@ -280,6 +321,7 @@ def _score_rows(
     segment: str | None,
     out: Path,
     progress: bool,
+    drift: DriftAccumulator | None = None,
 ) -> _Scored:
     """Validate and score the file chunk by chunk; rejected rows go to ``out/rejects.csv``.
 
@@ -297,7 +339,8 @@ def _score_rows(
     reasons: Counter[str] = Counter()
     out.mkdir(parents=True, exist_ok=True)
     with TableWriter(out / "rejects.csv", validator.reject_schema, what="rejects") as rejects:
-        for validated, probabilities in iter_scored(reader, validator, model.bundle, progress):
+        chunks = iter_scored(reader, validator, model.bundle, progress, drift)
+        for validated, probabilities in chunks:
             parts["y"].append(labels.encode(validated.kept[labels.column]))
             parts["p"].append(probabilities)
             for column, values in validated.columns.items():
@@ -432,6 +475,7 @@ def _parser(cfg: DictConfig) -> argparse.ArgumentParser:
         "--na-values", default="", help="extra comma-separated strings meaning missing in a CSV"
     )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_drift_argument(parser)
     return parser
 
 
@@ -491,6 +535,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         evaluator = _evaluator(cfg, args)
         model = resolve_model(args.model, name=args.name, tracking_uri=args.tracking_uri)
+        if args.fail_on_drift:
+            from mlsys.scoring import require_profile
+
+            require_profile(model.bundle, model.label)
         run = evaluate_file(
             args.data,
             args.out,
@@ -512,7 +560,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(run.render())
-    return 0
+    return drift_exit(run.data_quality, args.fail_on_drift)
 
 
 if __name__ == "__main__":

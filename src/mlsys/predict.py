@@ -8,10 +8,14 @@
 Reads the input in chunks (``--chunk-size`` rows), checks every row against the model's
 schema, and writes the id column (or ``row``), ``probability``, ``decision`` and
 ``model_version``. Rejected rows go to ``<output stem>.rejects.csv`` with the reason. A file
-with a header and no rows gives an empty output and a summary of 0 rows.
+with a header and no rows gives an empty output and a summary of 0 rows. The scored rows are
+checked against the model's training profile: the data-quality section (PSI, values out of
+range, unseen levels, missing rates, with counts) goes to ``<output stem>.quality.md`` and the
+``--summary-json``, and its verdict is the summary's last line.
 
 Exit codes: 0 scored (rejects included: see the summary), 2 bad input or model (one message
-names the problem and the fix), 1 anything else. ``--verbose`` shows tracebacks.
+names the problem and the fix), 3 ``--fail-on-drift`` and a data-quality alert fired (every
+output written; the alerts on stderr), 1 anything else. ``--verbose`` shows tracebacks.
 
 ``--engine spark`` scores on Apache Spark (``mlsys.scoring.spark``, needs the ``spark``
 dependency group and Java 17): the input is a CSV/Parquet path (file or directory, local or
@@ -29,14 +33,16 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from mlsys.errors import MlsysError
+from mlsys.errors import ConfigError, MlsysError
 from mlsys.logs import configure_logging
 from mlsys.scoring import DEFAULT_CHUNK_SIZE
 
 if TYPE_CHECKING:
     from omegaconf import DictConfig
 
-__all__ = ["add_model_arguments", "cli_config", "main"]
+    from mlsys.monitoring import DriftReport
+
+__all__ = ["add_drift_argument", "add_model_arguments", "cli_config", "drift_exit", "main"]
 
 #: Said in ``--help`` of both scoring command lines.
 CONF_EPILOG = (
@@ -89,6 +95,31 @@ def add_model_arguments(parser: argparse.ArgumentParser, cfg: DictConfig) -> Non
     parser.add_argument("--verbose", action="store_true", help="log details, show tracebacks")
 
 
+def add_drift_argument(parser: argparse.ArgumentParser) -> None:
+    """``--fail-on-drift``: the option both scoring CLIs share."""
+    parser.add_argument(
+        "--fail-on-drift",
+        action="store_true",
+        help="exit 3 when the data-quality check raises an alert (every output is still "
+        "written; the alerts go to stderr); a model without a training profile is an error",
+    )
+
+
+def drift_exit(report: DriftReport | None, fail_on_drift: bool) -> int:
+    """The exit code of a finished run: 3 with ``--fail-on-drift`` and an alert, else 0.
+
+    The alerts go to stderr, one ``drift:`` line each.
+    """
+    from mlsys.scoring import DRIFT_EXIT_CODE
+
+    if not fail_on_drift or report is None or not report.drifted:
+        return 0
+    for alert in report.alerts:
+        if alert.severity == "alert":
+            print(f"drift: {alert.message}", file=sys.stderr)
+    return DRIFT_EXIT_CODE
+
+
 def _parser(cfg: DictConfig) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m mlsys.predict",
@@ -121,6 +152,7 @@ def _parser(cfg: DictConfig) -> argparse.ArgumentParser:
         help="rejected rows (default: <output stem>.rejects.csv)",
     )
     parser.add_argument("--summary-json", type=Path, default=None, help="also write the summary")
+    add_drift_argument(parser)
     parser.add_argument(
         "--id-column", default=None, help="column identifying a row (default: the model's)"
     )
@@ -150,6 +182,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     na_values = [v for v in args.na_values.split(",") if v]
     try:
         if args.engine == "spark":
+            if args.fail_on_drift:
+                raise ConfigError(
+                    "--fail-on-drift: --engine spark does not check data quality yet. Fix: "
+                    "score with --engine local, or drop --fail-on-drift."
+                )
             from mlsys.scoring.spark import score_path
 
             summary = score_path(
@@ -175,6 +212,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         model = resolve_model(args.model, name=args.name, tracking_uri=args.tracking_uri)
         log.info("Scoring with %s (%s)", model.label, model.source)
+        if args.fail_on_drift:
+            from mlsys.scoring import require_profile
+
+            require_profile(model.bundle, model.label)
         summary = score_file(
             args.input,
             args.output,
@@ -196,7 +237,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(summary.render())
-    return 0
+    return drift_exit(summary.data_quality, args.fail_on_drift)
 
 
 if __name__ == "__main__":

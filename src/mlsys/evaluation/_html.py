@@ -30,6 +30,7 @@ SECTIONS = {
     "segments": "Segments",
     "importance": "Importance",
     "shap": "SHAP",
+    "quality": "Data quality",
     "notes": "Notes",
 }
 

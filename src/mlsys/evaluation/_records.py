@@ -14,6 +14,7 @@ from mlsys.evaluation._segments import SegmentReport
 
 if TYPE_CHECKING:
     from mlsys.evaluation._explain import FeatureImportance, ShapSummary
+    from mlsys.monitoring import DriftReport
 
 __all__ = ["ReportArtifacts", "ReportOptions"]
 
@@ -93,6 +94,9 @@ class ReportArtifacts:
         shap: SHAP summary, when requested (may say why it is unavailable).
         notes: Everything undefined, skipped or flagged, with the reason.
         seconds: Wall seconds per part of the report.
+        data_quality: The rows against the model's training profile (``ml-evaluate``), if
+            checked.
+        data_quality_note: Why they were not, when not.
     """
 
     out_dir: Path
@@ -109,3 +113,5 @@ class ReportArtifacts:
     shap: ShapSummary | None = None
     notes: list[str] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=dict)
+    data_quality: DriftReport | None = None
+    data_quality_note: str | None = None

@@ -32,6 +32,7 @@ from mlsys.timing import Stopwatch
 if TYPE_CHECKING:
     from mlsys.evaluation._explain import FeatureImportance, ShapSummary
     from mlsys.models import ModelBundle
+    from mlsys.monitoring import DriftReport
 
 __all__ = ["write_evaluation_report"]
 
@@ -50,6 +51,8 @@ def write_evaluation_report(
     options: ReportOptions | None = None,
     evaluator: Evaluator | None = None,
     notes: Sequence[str] = (),
+    data_quality: DriftReport | None = None,
+    data_quality_note: str | None = None,
 ) -> ReportArtifacts:
     """Evaluate scored rows and write the report folder.
 
@@ -70,6 +73,9 @@ def write_evaluation_report(
         evaluator: Metric settings (top fractions, lift fraction, calibration bins); the
             defaults of :class:`~mlsys.evaluation.Evaluator` if omitted.
         notes: Caveats of the caller's own, shown first among the report's notes.
+        data_quality: The scored rows checked against the model's training profile
+            (``ml-evaluate`` counts it on the scoring path): the page's data-quality section.
+        data_quality_note: Why the section is empty, when ``data_quality`` is ``None``.
 
     Returns:
         The paths written and everything computed.
@@ -140,6 +146,8 @@ def write_evaluation_report(
         shap=shap_summary,
         notes=notes,
         seconds=watch.seconds,
+        data_quality=data_quality,
+        data_quality_note=data_quality_note,
     )
     with watch("html"):
         from mlsys.evaluation._html import render_html

@@ -234,6 +234,30 @@ class DriftReport(_Contract):
             out[SCORE_COLUMN] = self.score.psi
         return out
 
+    def verdict(self) -> str:
+        """The report in one line: no alert, or the alerts by column and check.
+
+        Example:
+            >>> report.verdict()  # doctest: +SKIP
+            'data quality: DRIFT, 2 alerts in 20,000 rows (employees: psi, out of range)'
+        """
+        alerts = [a for a in self.alerts if a.severity == "alert"]
+        warnings = len(self.alerts) - len(alerts)
+        noted = f", {warnings} warning{'s' if warnings != 1 else ''}" if warnings else ""
+        if not alerts:
+            return (
+                f"data quality: no alert in {self.rows:,} rows against the training profile{noted}"
+            )
+        checks: dict[str, list[str]] = {}
+        for alert in alerts:
+            checks.setdefault(alert.column, []).append(alert.check.replace("_", " "))
+        named = "; ".join(f"{column}: {', '.join(found)}" for column, found in checks.items())
+        plural = "s" if len(alerts) != 1 else ""
+        return (
+            f"data quality: DRIFT, {len(alerts)} alert{plural} in {self.rows:,} rows "
+            f"({named}){noted}"
+        )
+
     def column(self, name: str) -> ColumnDrift:
         """One column's entry (``score`` for the scores)."""
         for entry in (*self.columns, *([self.score] if self.score else [])):

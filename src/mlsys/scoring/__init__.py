@@ -25,6 +25,16 @@ if TYPE_CHECKING:
         iter_scored,
         score_file,
     )
+    from mlsys.scoring._quality import (
+        DRIFT_EXIT_CODE,
+        NO_PROFILE,
+        default_quality_path,
+        drift_counter,
+        quality_dict,
+        quality_markdown,
+        quality_verdict,
+        require_profile,
+    )
     from mlsys.scoring._reader import (
         DEFAULT_CHUNK_SIZE,
         Chunk,
@@ -38,6 +48,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_CHUNK_SIZE",
+    "DRIFT_EXIT_CODE",
+    "NO_PROFILE",
     "Chunk",
     "Coded",
     "Malformed",
@@ -48,10 +60,16 @@ __all__ = [
     "TableReader",
     "TableWriter",
     "ValidatedChunk",
+    "default_quality_path",
     "default_rejects_path",
+    "drift_counter",
     "iter_scored",
     "open_table",
     "output_format",
+    "quality_dict",
+    "quality_markdown",
+    "quality_verdict",
+    "require_profile",
     "resolve_model",
     "score_file",
 ]
@@ -70,6 +88,19 @@ _LAZY = {
     **dict.fromkeys(
         ["DEFAULT_CHUNK_SIZE", "Chunk", "Malformed", "TableReader", "open_table"],
         "mlsys.scoring._reader",
+    ),
+    **dict.fromkeys(
+        [
+            "DRIFT_EXIT_CODE",
+            "NO_PROFILE",
+            "default_quality_path",
+            "drift_counter",
+            "quality_dict",
+            "quality_markdown",
+            "quality_verdict",
+            "require_profile",
+        ],
+        "mlsys.scoring._quality",
     ),
     **dict.fromkeys(["ResolvedModel", "resolve_model"], "mlsys.scoring._resolve"),
     **dict.fromkeys(["Coded", "RowValidator", "ValidatedChunk"], "mlsys.scoring._rows"),

@@ -14,20 +14,32 @@ from collections import Counter
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import numpy as np
 import pyarrow as pa
 from tqdm import tqdm  # type: ignore[import-untyped]  # no stubs in the lock
 
 from mlsys.errors import ConfigError, DataError
+from mlsys.files import write_text
 from mlsys.models import ModelBundle
+from mlsys.scoring._quality import (
+    NO_PROFILE,
+    default_quality_path,
+    drift_counter,
+    quality_dict,
+    quality_markdown,
+    quality_verdict,
+)
 from mlsys.scoring._reader import DEFAULT_CHUNK_SIZE, TableReader, open_table
 from mlsys.scoring._resolve import ResolvedModel
 from mlsys.scoring._rows import RowValidator, ValidatedChunk
 from mlsys.scoring._writer import TableWriter, output_format
+
+if TYPE_CHECKING:
+    from mlsys.monitoring import DriftAccumulator, DriftReport
 
 __all__ = [
     "ScoreStats",
@@ -122,10 +134,16 @@ class ScoringSummary:
     id_column: str = "row"
     probability: dict[str, Any] = field(default_factory=dict)
     share_at_or_above_threshold: float | None = None
+    quality: str | None = None
+    data_quality: DriftReport | None = None
+    unchecked: str = NO_PROFILE
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-friendly form."""
-        return asdict(self)
+        """JSON-friendly form; ``data_quality`` is the section, or why there is none."""
+        skip = ("data_quality", "unchecked")
+        out = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in skip}
+        out["data_quality"] = quality_dict(self.data_quality, self.unchecked)
+        return out
 
     def write_json(self, path: Path) -> Path:
         """Write :meth:`to_dict` as JSON, atomically."""
@@ -155,6 +173,9 @@ class ScoringSummary:
                 f"decision = 1     {share:.2%} of scored rows (probability >= "
                 f"{self.threshold:.4f})",
             ]
+        lines.append(quality_verdict(self.data_quality, self.unchecked))
+        if self.quality:
+            lines.append(f"                 -> {self.quality}")
         return "\n".join(lines)
 
 
@@ -168,11 +189,14 @@ def iter_scored(
     validator: RowValidator,
     bundle: ModelBundle,
     progress: bool = False,
+    drift: DriftAccumulator | None = None,
 ) -> Iterator[tuple[ValidatedChunk, FloatArray]]:
     """Validate and score every chunk of ``reader``; yields the chunk and its probabilities.
 
     Chunks are scored by :meth:`ModelBundle.score` with their categories coded (each distinct
-    level is mapped once per chunk).
+    level is mapped once per chunk). With ``drift``, each chunk's good rows and probabilities
+    are counted into it (the data-quality section), in the caller's thread while the next
+    chunk is read and scored.
     """
     bar = tqdm(
         total=reader.total,
@@ -191,6 +215,8 @@ def iter_scored(
             for validated in (validator.validate(chunk) for chunk in reader.chunks())
         )
         for validated, probabilities in _ahead(scored):
+            if drift is not None:
+                drift.add({**validated.columns, **validated.codes}, scores=probabilities)
             yield validated, probabilities
             rows += validated.n_good + validated.n_rejected
             position = reader.position()
@@ -221,6 +247,7 @@ def score_file(
     model: ResolvedModel,
     *,
     rejects: str | Path | None = None,
+    quality: str | Path | None = None,
     chunk_size: int = DEFAULT_CHUNK_SIZE,
     threshold: float | None = None,
     id_column: str | None = None,
@@ -234,13 +261,17 @@ def score_file(
     it, else ``row``: the 1-based data row number), ``probability``, ``decision`` (1 when the
     probability reaches the threshold) and ``model_version``. Rows that fail validation go to
     ``rejects`` (default ``<output stem>.rejects.csv``) with their row number and reason. Both
-    files appear only when the run succeeds.
+    files appear only when the run succeeds. The scored rows are checked against the model's
+    training profile: the data-quality section (PSI per column and of the scores, values out
+    of range, unseen levels, missing rates) is ``summary.data_quality`` and the markdown page
+    ``quality`` (default ``<output stem>.quality.md``), written last.
 
     Args:
         source: Input file (``.parquet`` / ``.pq`` or CSV).
         output: Output file (``.csv``, ``.parquet`` or ``.pq``).
         model: The model, from :func:`resolve_model`.
         rejects: Where rejected rows go (``.csv`` or ``.parquet``).
+        quality: Where the data-quality section goes (markdown).
         chunk_size: Rows per chunk: bounds memory.
         threshold: Decision threshold; ``None`` uses the model's.
         id_column: Column identifying a row in the output.
@@ -260,8 +291,9 @@ def score_file(
     started = time.perf_counter()
     source, output = Path(source), Path(output)
     rejects_path = Path(rejects) if rejects is not None else default_rejects_path(output)
+    quality_path = Path(quality) if quality is not None else default_quality_path(output)
     cutoff = _threshold(model, threshold)
-    _distinct_paths(source, output, rejects_path)
+    _distinct_paths(source, output, rejects_path, quality_path)
     output_format(output)
     output_format(rejects_path, what="--rejects")
     reader = open_table(source, chunk_size=chunk_size, sep=sep, na_values=na_values)
@@ -282,12 +314,14 @@ def score_file(
         ]
     )
     stats = ScoreStats(cutoff)
+    drift = drift_counter(model.bundle)
     reasons: Counter[str] = Counter()
     with ExitStack() as stack:
         scores = stack.enter_context(TableWriter(output, schema, dictionary=["model_version"]))
         reject_schema = validator.reject_schema
         rejected = stack.enter_context(TableWriter(rejects_path, reject_schema, what="--rejects"))
-        for validated, probabilities in iter_scored(reader, validator, model.bundle, progress):
+        chunks = iter_scored(reader, validator, model.bundle, progress, drift)
+        for validated, probabilities in chunks:
             ids = validated.kept[id_name] if id_name else pa.array(validated.rows)
             scores.write(
                 pa.table(
@@ -309,6 +343,8 @@ def score_file(
     rows_in = scores.rows + rejected.rows
     if rows_in == 0:
         log.warning("%s has a header but no rows: wrote an empty %s", source, output)
+    report = drift.report() if drift is not None else None
+    write_text(quality_path, quality_markdown(report, source))
     return ScoringSummary(
         input=str(source),
         output=str(output),
@@ -325,6 +361,8 @@ def score_file(
         id_column=id_name or "row",
         probability=stats.to_dict(),
         share_at_or_above_threshold=round(stats.above / stats.n, 6) if stats.n else None,
+        quality=str(quality_path),
+        data_quality=report,
     )
 
 
@@ -344,6 +382,11 @@ def _distinct_paths(source: Path, *outputs: Path) -> None:
             )
     if outputs[0].resolve() == outputs[1].resolve():
         raise DataError(f"--rejects: '{outputs[1]}' is also the output. Fix: choose another.")
+    if outputs[2].resolve() in {outputs[0].resolve(), outputs[1].resolve()}:
+        raise DataError(
+            f"quality: '{outputs[2]}' is also the output or the rejects file. "
+            "Fix: choose another name for one of them."
+        )
 
 
 def _id_column(reader: TableReader, model: ResolvedModel, asked: str | None) -> str | None:

@@ -130,6 +130,18 @@ def test_missing_rate_far_above_training_is_an_alert(profile: DataProfile, leads
     )
 
 
+def test_the_verdict_is_one_line_naming_the_alerts(
+    profile: DataProfile, leads: Dataset, scores: FloatArray
+) -> None:
+    assert drift_report(profile, leads.features, scores=scores).verdict() == (
+        "data quality: no alert in 1,500 rows against the training profile"
+    )
+    frame = leads.features.copy()
+    frame.loc[:299, "seniority"] = np.nan
+    verdict = drift_report(profile, frame).verdict()
+    assert verdict == "data quality: DRIFT, 2 alerts in 1,500 rows (seniority: psi, missing rate)"
+
+
 def test_psi_severity_follows_the_thresholds(profile: DataProfile, leads: Dataset) -> None:
     frame = leads.features.copy()
     frame["employees"] = frame["employees"] * 3

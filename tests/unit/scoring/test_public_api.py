@@ -12,6 +12,8 @@ pytestmark = pytest.mark.unit
 def test_scoring_exports_exactly_its_public_api() -> None:
     assert mlsys.scoring.__all__ == [
         "DEFAULT_CHUNK_SIZE",
+        "DRIFT_EXIT_CODE",
+        "NO_PROFILE",
         "Chunk",
         "Coded",
         "Malformed",
@@ -22,10 +24,16 @@ def test_scoring_exports_exactly_its_public_api() -> None:
         "TableReader",
         "TableWriter",
         "ValidatedChunk",
+        "default_quality_path",
         "default_rejects_path",
+        "drift_counter",
         "iter_scored",
         "open_table",
         "output_format",
+        "quality_dict",
+        "quality_markdown",
+        "quality_verdict",
+        "require_profile",
         "resolve_model",
         "score_file",
     ]
