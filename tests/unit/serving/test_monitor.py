@@ -287,3 +287,12 @@ def test_shadow_stats_reset_forgets_every_series() -> None:
     stats.observe("champion", "1", np.array([0.1, 0.9]))
     stats.reset()
     assert stats.figures() == {}
+
+
+def test_monitor_settings_come_from_the_environment_too(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MLSYS_SERVE_DRIFT", "false")
+    monkeypatch.setenv("MLSYS_SERVE_DRIFT_WINDOW", "20000")
+    monkeypatch.setenv("MLSYS_SERVE_CHALLENGER_ALIAS", "challenger")
+    settings = ServeSettings.from_env()
+    assert (settings.drift, settings.drift_window) == (False, 20_000)
+    assert settings.challenger == "challenger"
