@@ -251,10 +251,13 @@ def exported_metrics(tiny_bundle: Path, image_cmd_server: _Server) -> frozenset[
     from mlsys.serving import ServeSettings, create_app
 
     record = json.loads(EXAMPLE.read_text())
-    with TestClient(app=create_app(ServeSettings(model_path=str(tiny_bundle)))) as client:
+    # The bundle shadows itself: the shadow challenger's metrics are exported too.
+    settings = ServeSettings(model_path=str(tiny_bundle), challenger_path=str(tiny_bundle))
+    with TestClient(app=create_app(settings)) as client:
         assert client.post("/predict", json=record).status_code == 200
         assert client.post("/predict/batch", json=[record, record]).status_code == 200
         assert client.post("/predict", json={"nope": 1}).status_code == 422
+        client.app.state.runtime.monitor.flush()
         text = client.get("/metrics").text
     return frozenset(
         sample.name for family in text_string_to_metric_families(text) for sample in family.samples
@@ -265,9 +268,9 @@ def exported_metrics(tiny_bundle: Path, image_cmd_server: _Server) -> frozenset[
 def drift_metrics(small_leads_csv: Path) -> frozenset[str]:
     """Every sample name ``mlsys.monitoring.DriftCollector`` exports for a full live window.
 
-    The alerts and the dashboard's drift panels query these. The server is to register the
-    collector next to its own metrics (docs/MONITORING.md, Status); until then they come from
-    the collector itself, the code that will produce them.
+    The alerts and the dashboard's drift panels query these. The server registers the
+    collector next to its own metrics, but its window holds too few rows in ``exported_metrics``
+    for a PSI: a full window of the collector itself shows the samples with values.
     """
     from prometheus_client import CollectorRegistry, generate_latest
     from prometheus_client.parser import text_string_to_metric_families

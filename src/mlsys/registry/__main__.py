@@ -6,6 +6,7 @@
     python -m mlsys.registry promote 4 --reason "..."  # make version 4 champion by hand
     python -m mlsys.registry rollback --reason "..."   # back to the previous champion
     python -m mlsys.registry compare 3 4 --data holdout.csv
+    python -m mlsys.registry compare 3 4 --data holdout.csv --metrics-url http://host:8000/metrics
 
 ``--name`` picks the registered model (default: ``conversion``, the ``name`` key of
 conf/train.yaml); ``--uri`` the store (default: ``MLFLOW_TRACKING_URI`` or the embedded
@@ -31,6 +32,7 @@ from mlsys.evaluation import HEADLINE_METRICS, Evaluator
 from mlsys.files import to_json
 from mlsys.logs import configure_logging
 from mlsys.registry._gate import GateDecision, promote_version, rollback
+from mlsys.registry._live import read_live_figures, render_live_figures
 from mlsys.registry._registry import CHAMPION, MlflowRegistry, VersionInfo
 from mlsys.tracking import check_store, mark_killed_runs
 
@@ -86,6 +88,11 @@ def _parser() -> argparse.ArgumentParser:
     compare.add_argument("--target", default=None, help="label column (default: the model's)")
     compare.add_argument("--positive-label", default=None)
     compare.add_argument("--sep", default=",")
+    compare.add_argument(
+        "--metrics-url",
+        default=None,
+        help="a server's /metrics: also print its shadow agreement and score distributions",
+    )
     return parser
 
 
@@ -169,7 +176,10 @@ def _compare(args: argparse.Namespace, registry: MlflowRegistry) -> dict[str, ob
             dataset.target, bundle.predict_proba(frame), bundle.threshold
         ).metrics
         rows[version] = {k: metrics[k] for k in HEADLINE_METRICS}
-    return {"data": str(args.data), "rows": len(dataset), "versions": rows}
+    output: dict[str, object] = {"data": str(args.data), "rows": len(dataset), "versions": rows}
+    if args.metrics_url:
+        output["live"] = read_live_figures(args.metrics_url)
+    return output
 
 
 def _show(registry: MlflowRegistry, version: str) -> dict[str, object]:
@@ -280,6 +290,8 @@ def _render_comparison(output: dict[str, Any]) -> str:
         f"{metric:<20}" + "".join(f"{_short(row[metric]):>10}" for row in versions.values())
         for metric in metrics
     ]
+    if "live" in output:
+        lines += ["", *render_live_figures(output["live"])]
     return "\n".join(lines)
 
 

@@ -44,6 +44,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 from mlsys.errors import MlsysError
 from mlsys.logs import log_context, set_process_context
 from mlsys.serving._model import LoadedModel, ModelSource, PathSource, RegistrySource
+from mlsys.serving._monitor import Monitor
 from mlsys.serving._openapi import (
     ADMIN_SECURITY,
     BatchPrediction,
@@ -123,6 +124,7 @@ class _Runtime:
         self.not_ready_reason = "model not loaded yet"
         self.reload_lock = asyncio.Lock()
         self.metrics = _Metrics.create()
+        self.monitor = Monitor(settings, self.metrics.registry)
 
     @property
     def model(self) -> LoadedModel | None:
@@ -133,6 +135,7 @@ class _Runtime:
     def swap(self, model: LoadedModel) -> None:
         self.serving = (model, RecordValidator(model.bundle.schema))
         self.not_ready_reason = ""
+        self.monitor.champion_changed(model)
         self.metrics.model_version.clear()
         self.metrics.model_version.labels(model.name, model.version).set(1)
         # Every log line of the process names the served model from now on.
@@ -212,9 +215,13 @@ def _decode(body: bytes) -> Any:
     raise ValidationFailed([FieldError(None, "$", message)])
 
 
-def _score(model: LoadedModel, validator: RecordValidator, records: list[Any]) -> list[Prediction]:
+def _score(
+    runtime: _Runtime, model: LoadedModel, validator: RecordValidator, records: list[Any]
+) -> list[Prediction]:
     validator.validate(records)
-    probabilities = model.bundle.score(validator.columns_of(records))
+    columns = validator.columns_of(records)
+    probabilities = model.bundle.score(columns)
+    runtime.monitor.offer(model, columns, probabilities)  # drift and shadow: off this path
     decisions = probabilities >= model.bundle.threshold
     return [
         Prediction(probability=float(p), decision=bool(d), model_version=model.version)
@@ -254,7 +261,7 @@ def _predict_one(runtime: _Runtime, body: bytes) -> Prediction:
     _check_fields(body, validator, 1)
     payload = _decode(body)
     runtime.metrics.batch_size.observe(1)
-    return _score(model, validator, [payload])[0]
+    return _score(runtime, model, validator, [payload])[0]
 
 
 def _predict_batch(runtime: _Runtime, body: bytes) -> BatchPrediction:
@@ -276,7 +283,7 @@ def _predict_batch(runtime: _Runtime, body: bytes) -> BatchPrediction:
         )
     runtime.metrics.batch_size.observe(len(records))
     return BatchPrediction(
-        predictions=_score(model, validator, records), model_version=model.version
+        predictions=_score(runtime, model, validator, records), model_version=model.version
     )
 
 
@@ -341,10 +348,17 @@ def ready(request: Request[Any, Any, State]) -> Response[Readiness]:
     responses=errors(503),
 )
 def model_info(request: Request[Any, Any, State]) -> dict[str, Any]:
-    """Name, version, alias, run id, bundle sha256, metrics, schema, threshold."""
-    model, _ = _runtime(request).current()
-    info = model.info()
+    """Name, version, alias, run id, bundle sha256, metrics, schema, threshold; the challenger."""
+    runtime = _runtime(request)
+    model, _ = runtime.current()
+    info = model.info() | runtime.monitor.info()
     info["source"] = _public(info["source"])  # a file's name, not where it lives
+    if info["challenger"] is not None:
+        info["challenger"]["source"] = _public(info["challenger"]["source"])
+    if info["shadow"]["problem"]:
+        info["shadow"]["problem"] = _public(info["shadow"]["problem"])
+    if info["shadow"]["configured"]:
+        info["shadow"]["configured"] = _public(info["shadow"]["configured"])
     return info
 
 
@@ -499,6 +513,7 @@ def _access_log_middleware(app: Any, access_log_enabled: bool = True) -> Any:
         status = {"code": 500}
         runtime: _Runtime | None = getattr(scope["app"].state, "runtime", None)
         version = runtime.model.version if runtime and runtime.model else None
+        shadow = runtime.monitor.challenger_version if runtime else None
 
         async def send_wrapper(message: Any) -> None:
             if message["type"] == "http.response.start":
@@ -518,13 +533,18 @@ def _access_log_middleware(app: Any, access_log_enabled: bool = True) -> Any:
                     runtime.metrics.latency.labels(route).observe(elapsed)
                 if access_log_enabled and access_log.isEnabledFor(logging.INFO):
                     path = scope.get("path", "")
-                    _log_access(scope.get("method"), path, status["code"], elapsed, version)
+                    _log_access(scope.get("method"), path, status["code"], elapsed, version, shadow)
 
     return middleware
 
 
 def _log_access(
-    method: str | None, path: str, status: int, elapsed: float, version: str | None
+    method: str | None,
+    path: str,
+    status: int,
+    elapsed: float,
+    version: str | None,
+    shadow: str | None = None,
 ) -> None:
     # Fixed fields (model_version null before a model loads) so log queries can rely on them.
     fields = {
@@ -533,6 +553,7 @@ def _log_access(
         "status": status,
         "latency_ms": round(elapsed * 1000, 3),
         "model_version": version,
+        "shadow_version": shadow,  # the challenger scoring this request off the response path
     }
     access_log.info("%s %s %d %.1f ms", method, path, status, elapsed * 1000, extra=fields)
 
@@ -555,12 +576,20 @@ def create_app(
         except Exception as exc:
             runtime.not_ready_reason = str(exc)
             log.warning("Starting without a model: %s", exc)
-        poller = asyncio.create_task(_poll(runtime)) if settings.poll_interval_s > 0 else None
+        await asyncio.to_thread(runtime.monitor.load_challenger)
+        runtime.monitor.start()
+        pollers = []
+        if settings.poll_interval_s > 0:
+            pollers = [
+                asyncio.create_task(_poll(runtime)),
+                asyncio.create_task(runtime.monitor.poll()),
+            ]
         try:
             yield
         finally:
-            if poller is not None:
+            for poller in pollers:
                 poller.cancel()
+            await asyncio.to_thread(runtime.monitor.close)
             set_process_context(model_name=None, model_version=None)
 
     app = Litestar(

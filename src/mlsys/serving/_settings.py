@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field, fields
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import Field
+
+from mlsys._params import check_params
+from mlsys.errors import ConfigError
 
 __all__ = ["ServeSettings"]
 
@@ -20,6 +25,10 @@ def _token(value: str | None) -> str | None:
     if value is None or value.strip().lower() in ("", "null", "none", "~"):
         return None
     return value
+
+
+_MONITOR_FIELDS = ("drift", "drift_window", "monitor_queue")
+_CHALLENGER_FIELDS = ("challenger_alias", "challenger_version", "challenger_path")
 
 
 @dataclass
@@ -42,7 +51,19 @@ class ServeSettings:
         log_format: ``json`` (one JSON object per line, the default for a server), ``text``
             (for a terminal) or ``auto`` (``MLSYS_LOG_FORMAT``, else text); see ``mlsys.logs``.
         access_log: One access-log line per request (method, path, status, latency, model
-            version) on the ``mlsys.serving.access`` logger.
+            version, shadow version) on the ``mlsys.serving.access`` logger.
+        drift: Keep a live drift window of the champion's inputs and scores against its
+            training profile and export the PSI on ``/metrics`` (a bundle without a profile has
+            none). Fed off the response path (docs/MONITORING.md).
+        drift_window: Rows in the live drift window (1,000 to 1,000,000; the alert thresholds
+            are calibrated for 10,000).
+        challenger_alias: Registry alias of a shadow challenger (``challenger``) scored on every
+            request off the response path; followed by ``poll_interval_s``.
+        challenger_version: A pinned registry version as the shadow challenger instead.
+        challenger_path: A bundle file as the shadow challenger instead.
+        monitor_queue: Requests waiting for the background monitor (drift window, shadow
+            challenger); a request arriving when it is full is not monitored (counted in
+            ``mlsys_monitor_dropped_total``), never delayed.
     """
 
     model_name: str = "conversion"
@@ -58,9 +79,33 @@ class ServeSettings:
     poll_interval_s: float = 0.0
     log_format: str = "json"
     access_log: bool = True
+    drift: bool = True
+    drift_window: Annotated[int, Field(ge=1_000, le=1_000_000)] = 10_000
+    challenger_alias: str | None = None
+    challenger_version: str | None = None
+    challenger_path: str | None = None
+    monitor_queue: Annotated[int, Field(ge=1, le=1_000_000)] = 1_024
 
     def __post_init__(self) -> None:
         self.admin_token = _token(self.admin_token)
+        # Also for settings built by hand: the monitor's ranges are declared on the fields.
+        check_params(
+            ServeSettings,
+            {key: getattr(self, key) for key in _MONITOR_FIELDS},
+            partial=True,
+            owner="the serving config",
+        )
+        given = [key for key in _CHALLENGER_FIELDS if getattr(self, key)]
+        if len(given) > 1:
+            raise ConfigError(
+                f"{' and '.join(given)}: both set; a server shadows at most one challenger. "
+                f"Fix: keep one of them (e.g. {given[1]}=null)."
+            )
+
+    @property
+    def challenger(self) -> str | None:
+        """The shadow challenger as configured (alias, version or file), or ``None``."""
+        return self.challenger_alias or self.challenger_version or self.challenger_path
 
     @classmethod
     def from_env(cls, prefix: str = "MLSYS_SERVE_") -> ServeSettings:
