@@ -72,10 +72,11 @@ TOLERANCE = 1e-6
 SKLEARN_MODEL = "conversion_sklearn"
 XGB_TYPE = "xgboost.sklearn.XGBClassifier"
 # The bundle's one public scoring entry the ceiling calls; switch here when it changes.
-BARE_SCORE = "predict_proba"
+BARE_SCORE = "score"
 
 BARE_APP = """
-# Bare ceiling: Litestar + msgspec decoding lead records + the bundle's scoring entry.
+# Bare ceiling: Litestar + msgspec decoding lead records + the bundle's scoring entry on the
+# records' columns (float arrays, NaN for null; object arrays for categorical fields).
 
 from __future__ import annotations
 
@@ -83,7 +84,7 @@ import os
 from typing import Any
 
 import msgspec
-import pandas as pd
+import numpy as np
 from litestar import Litestar, get, post
 from litestar.params import RawBody
 
@@ -92,13 +93,17 @@ from mlsys.models import ModelBundle
 _one = msgspec.json.Decoder(dict[str, Any])
 _many = msgspec.json.Decoder(list[dict[str, Any]])
 _bundle = ModelBundle.load(os.environ["BARE_BUNDLE"])
-_columns = list(_bundle.schema.columns)
+_kinds = dict(zip(_bundle.schema.columns, _bundle.schema.kinds, strict=True))
 _score_entry = getattr(_bundle, os.environ["BARE_SCORE"])
 _threshold = _bundle.threshold
 
 
 def _score(records: list[dict[str, Any]]) -> Any:
-    return _score_entry(pd.DataFrame.from_records(records, columns=_columns))
+    columns = {
+        c: np.array([r[c] for r in records], dtype=object if k == "categorical" else float)
+        for c, k in _kinds.items()
+    }
+    return _score_entry(columns)
 
 
 @post("/predict", status_code=200, sync_to_thread=False)
@@ -767,6 +772,13 @@ def main() -> None:
         "--workers", type=int, nargs="+", default=[1, 2], help="uvicorn workers to compare"
     )
     parser.add_argument(
+        "--servers",
+        nargs="+",
+        choices=["mlsys", "bare", "mlflow", "sklearn"],
+        default=["mlsys", "bare", "mlflow", "sklearn"],
+        help="servers to measure (mlsys and bare always; the others are optional)",
+    )
+    parser.add_argument(
         "--load",
         choices=["wrk", "python"],
         default="wrk" if shutil.which("wrk") else "python",
@@ -785,9 +797,11 @@ def main() -> None:
             train_extra = ["model.n_estimators=30", "evaluation.report.enabled=false"]
             trees = 30
         bundle_path = _train(tmp, data, train_extra)
-        _log_sklearn(tmp, data, trees)
+        if "sklearn" in args.servers:
+            _log_sklearn(tmp, data, trees)
         payloads = _payloads(ModelBundle.load(bundle_path), data, args.batch)
-        servers = _servers(tmp, args.workers)
+        wanted = {"mlsys", "bare", *args.servers}
+        servers = [s for s in _servers(tmp, args.workers) if s.name.split("-w")[0] in wanted]
         state: dict[str, Any] = {"agreement": [], "refused": {}}
         results = rounds(
             {s.name: _round(s, payloads, args, bundle_path, state) for s in servers},

@@ -32,7 +32,7 @@ def main(cfg: DictConfig) -> None:
     import uvicorn
 
     from mlsys.logs import configure_logging
-    from mlsys.serving import create_app
+    from mlsys.serving import create_app, serve_workers
 
     try:
         settings = _settings(cfg)
@@ -40,6 +40,8 @@ def main(cfg: DictConfig) -> None:
         sys.exit(_cli.fail(exc))
     # A server logs JSON lines by default (log_format=json); Hydra's serve.log follows suit.
     configure_logging("INFO", fmt=settings.log_format)
+    if settings.workers > 1:
+        serve_workers(settings)  # replaces this process by uvicorn's supervisor
     uvicorn.run(
         create_app(settings),
         host=settings.host,
@@ -54,12 +56,8 @@ def _settings(cfg: DictConfig) -> ServeSettings:
     values = dict(to_mapping(cfg))
     check_params(ServeSettings, values, owner="the serving config")
     settings = ServeSettings(**values)
-    if settings.workers > 1:
-        raise ConfigError(
-            f"workers: got {settings.workers}; more than one worker needs an import string. "
-            "Fix: workers=1, or run `uvicorn serving.asgi:app --workers N` (settings from "
-            "MLSYS_SERVE_* environment variables)."
-        )
+    if settings.workers < 1:
+        raise ConfigError(f"workers: got {settings.workers}. Fix: workers=1 or more.")
     return settings
 
 

@@ -138,7 +138,7 @@ def test_a_sweep_with_a_bad_override_exits_2(full_error: bool, tmp_path: Path) -
         (["prot=9000"], "error: prot: unknown top-level key. Did you mean 'port'?"),
         (["port=abc"], "error: port: got 'abc' (str), expected int."),
         (["+portt=9000"], "error: portt: unknown parameter of the serving config."),
-        (["workers=2"], "error: workers: got 2; more than one worker needs an import string."),
+        (["workers=0"], "error: workers: got 0. Fix: workers=1 or more."),
     ],
 )
 @pytest.mark.parametrize("full_error", [False, True], ids=["plain", "HYDRA_FULL_ERROR=1"])

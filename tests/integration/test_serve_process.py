@@ -10,6 +10,7 @@ import tempfile
 import threading
 import time
 import urllib.parse
+import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from tests.conftest import FAST_REPORT
+from tests.conftest import FAST_REPORT, NO_TRACKING
 from tests.integration.server_process import call, serve, train
 
 pytestmark = pytest.mark.integration
@@ -193,3 +194,43 @@ def test_a_reload_whose_registry_artifact_is_gone_is_409_and_the_old_model_serve
             assert str(directory) not in answer["detail"]  # a file name at most
         assert call(f"{url}/predict", record) == before
         assert call(f"{url}/ready")[1] == {"ready": True, "model_version": served["version"]}
+
+
+def _workers_on(port: int) -> int:
+    """Worker processes (multiprocessing spawn children) started for ``port``."""
+    found = 0
+    for proc in Path("/proc").iterdir():
+        try:
+            cmdline = (proc / "cmdline").read_bytes()
+            environ = (proc / "environ").read_bytes().split(b"\0")
+        except OSError:  # not ours, or gone
+            continue
+        if b"spawn_main" in cmdline and f"MLSYS_SERVE_PORT={port}".encode() in environ:
+            found += 1
+    return found
+
+
+def test_two_workers_serve_and_each_counts_its_own_metrics(
+    small_leads_csv: Path, tmp_path: Path
+) -> None:
+    """``workers=2``: two worker processes answer; /metrics is the answering worker's."""
+    env = dict(os.environ)
+    train(small_leads_csv, ["model=logreg", *NO_TRACKING], tmp_path / "run", env)
+    bundle = tmp_path / "run" / "model.joblib"
+    overrides = [f"model_path={bundle}", "workers=2", f"hydra.run.dir={tmp_path / 'serve'}"]
+    with serve(overrides, env, tmp_path / "serve.log") as url:
+        port = int(urllib.parse.urlparse(url).port or 0)
+        assert _workers_on(port) == 2
+        status, info = call(f"{url}/model/info")
+        assert status == 200
+        record = _record(small_leads_csv, list(info["feature_schema"]))
+        answers = [call(f"{url}/predict", record) for _ in range(20)]
+        assert {status for status, _ in answers} == {200}
+        with urllib.request.urlopen(f"{url}/metrics", timeout=10) as response:
+            text = response.read().decode()
+        counted = next(
+            float(line.split()[-1])
+            for line in text.splitlines()
+            if line.startswith('mlsys_requests_total{route="/predict",status="200"}')
+        )
+        assert counted <= 20  # the answering worker's own count (docs/SERVING.md)

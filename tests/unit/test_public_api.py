@@ -44,6 +44,7 @@ PUBLIC_API: dict[str, list[str]] = {
         "generate_leads",
         "json_column",
         "json_problem",
+        "json_type",
         "parse_booleans",
         "parse_categories",
         "parse_numbers",

@@ -6,7 +6,8 @@ One module, used by every entry point, so a rule changes in one place:
 * batch scoring and ``ml-evaluate`` (Arrow) through :func:`parse_numbers`,
   :func:`parse_booleans`, :func:`parse_categories`, :data:`MISSING_MARKERS` and
   :class:`LabelMatcher`;
-* the REST validator (JSON) through :func:`json_problem` and :func:`json_column`.
+* the REST validator (JSON) through :func:`json_type` (what a record's msgspec decoder accepts),
+  :func:`json_problem` (why a value is refused) and :func:`json_column`.
 
 The rules:
 
@@ -34,8 +35,9 @@ import re
 import sys
 from collections.abc import Sequence
 from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any
 
+import msgspec
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -56,6 +58,7 @@ __all__ = [
     "csv_field",
     "json_column",
     "json_problem",
+    "json_type",
     "parse_booleans",
     "parse_categories",
     "parse_numbers",
@@ -296,11 +299,36 @@ def _expected(what: str, value: Any) -> str:
     return f"expected {what} or null, got {type(value).__name__}"
 
 
-def json_column(kind: str, values: list[Any]) -> np.ndarray[Any, Any]:
+# Open bounds: an integer literal a little beyond the largest float rounds to it (and
+# json_problem refuses it), so the largest float itself is left to json_problem too.
+_FINITE = Annotated[float, msgspec.Meta(gt=-sys.float_info.max, lt=sys.float_info.max)]
+_JSON_TYPES: dict[str, Any] = {
+    "numeric": _FINITE | None,
+    "boolean": bool | None,
+    "categorical": str | None,
+}
+
+
+def json_type(kind: str) -> Any:
+    """The msgspec type of a JSON value of ``kind``: what a record decoder accepts in C.
+
+    Never wider than :func:`json_problem` (a value it accepts has no problem there); it may be
+    narrower at the edges, where the caller asks :func:`json_problem` to explain the refusal
+    (the server does: a refused record is decoded again and every problem listed).
+
+    Example:
+        >>> msgspec.json.decode(b"3", type=json_type("numeric"))
+        3.0
+    """
+    return _JSON_TYPES.get(kind, _JSON_TYPES["categorical"])
+
+
+def json_column(kind: str, values: Sequence[Any]) -> np.ndarray[Any, Any]:
     """Validated JSON values of one column as model input: float64 (NaN for null) or objects."""
     if kind == "categorical":
         return np.array(values, dtype=object)
-    return np.array([np.nan if v is None else float(v) for v in values], dtype=np.float64)
+    # numpy reads None as NaN and true/false as 1.0/0.0, in C.
+    return np.array(values, dtype=np.float64)
 
 
 def coerce_features(frame: pd.DataFrame, schema: FeatureSchema) -> pd.DataFrame:

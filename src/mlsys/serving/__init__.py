@@ -16,6 +16,7 @@ from mlsys.serving._validation import (
     RecordValidator,
     ValidationFailed,
 )
+from mlsys.serving._workers import app_from_env, serve_workers
 
 __all__ = [
     "MAX_JSON_DEPTH",
@@ -28,5 +29,7 @@ __all__ = [
     "RegistrySource",
     "ServeSettings",
     "ValidationFailed",
+    "app_from_env",
     "create_app",
+    "serve_workers",
 ]

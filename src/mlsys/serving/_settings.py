@@ -107,6 +107,24 @@ class ServeSettings:
         """The shadow challenger as configured (alias, version or file), or ``None``."""
         return self.challenger_alias or self.challenger_version or self.challenger_path
 
+    def to_env(self, prefix: str = "MLSYS_SERVE_") -> dict[str, str]:
+        """Every setting as a ``MLSYS_SERVE_<FIELD>`` variable: what :meth:`from_env` reads back.
+
+        ``python -m mlsys.serve workers=N`` hands its settings to the worker processes this
+        way, in the environment of the process that starts them (its own stays unchanged).
+        """
+        out = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            out[prefix + f.name.upper()] = (
+                ""
+                if value is None
+                else str(value).lower()
+                if isinstance(value, bool)
+                else str(value)
+            )
+        return out
+
     @classmethod
     def from_env(cls, prefix: str = "MLSYS_SERVE_") -> ServeSettings:
         """Settings from ``MLSYS_SERVE_<FIELD>`` variables (for ``uvicorn serving.asgi:app``)."""
