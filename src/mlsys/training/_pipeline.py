@@ -281,6 +281,7 @@ class TrainingPipeline:
                 metadata,
                 watch,
                 parts["test"][0],
+                bundle,
             )
             with _stage(watch, "track"):
                 run_id, untracked = policy.record(record)
@@ -429,6 +430,7 @@ class TrainingPipeline:
         metadata: dict[str, Any],
         watch: Stopwatch,
         test_rows: pd.DataFrame,
+        bundle: ModelBundle,
     ) -> RunRecord:
         """What the tracker records: params, metrics, tags, artifacts and an input example."""
         numeric = {k: float(v) for k, v in metrics.items() if isinstance(v, (int, float))}
@@ -454,6 +456,7 @@ class TrainingPipeline:
             timings=dict(watch.seconds),
             dataset={"name": dataset.name, "source": dataset.source, "sha256": dataset.sha256},
             input_example=dataset.raw_rows(test_rows.head(5)),
+            bundle=bundle,
         )
 
 
