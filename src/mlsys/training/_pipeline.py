@@ -202,10 +202,7 @@ class TrainingPipeline:
             splits = self.splitter.split(dataset)
             log.info("Split sizes: %s", splits.sizes())
         parts = {name: _rows(dataset, idx) for name, idx in splits.items()}
-        warnings = [
-            *dataset.warnings,
-            *leakage_warnings(*parts["train"], min_auc=self.leakage_auc_warning),
-        ]
+        warnings = [*dataset.warnings, *self._leakage(watch, *parts["train"])]
 
         calibrated = self._fit(watch, parts, dataset.schema)
         with _stage(watch, "evaluate"):
@@ -407,6 +404,11 @@ class TrainingPipeline:
             holdout_from=period[1],
             decision_path=self.output_dir / "gate.json",
         )
+
+    def _leakage(self, watch: Stopwatch, X: pd.DataFrame, y: np.ndarray[Any, Any]) -> list[str]:
+        """The leakage screen of the training rows (a seeded sample of a large split)."""
+        with _stage(watch, "leakage"):
+            return leakage_warnings(X, y, min_auc=self.leakage_auc_warning, seed=self.seed)
 
     def _check_report_settings(self, dataset: Dataset) -> None:
         """Fail before training, not after it, on a segment column the data lacks."""
