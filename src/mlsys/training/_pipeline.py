@@ -1,6 +1,6 @@
 """The training pipeline: every stage in order, each fitted only on the rows it may see.
 
-load -> split -> fit features (train) -> rebalance (train) -> fit model (train, early stop on
+load -> split -> leakage screen (train) -> fit features (train) -> rebalance (train) -> fit model (train, early stop on
 validation) -> calibrate (calibration split) -> choose threshold (validation) -> evaluate (test)
 -> profile (train features, validation scores) -> write artifacts -> track -> offer to the
 champion gate.
