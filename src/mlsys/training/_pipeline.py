@@ -1,9 +1,9 @@
 """The training pipeline: every stage in order, each fitted only on the rows it may see.
 
-load -> split -> leakage screen (train) -> fit features (train) -> rebalance (train) -> fit model (train, early stop on
-validation) -> calibrate (calibration split) -> choose threshold (validation) -> evaluate (test)
--> profile (train features, validation scores) -> write artifacts -> track -> offer to the
-champion gate.
+load -> split -> leakage screen (train) -> fit features (train) -> rebalance (train) -> fit
+model (train, early stop on validation) -> calibrate (calibration split) -> choose threshold
+(validation) -> evaluate (test) -> profile (train features, validation scores) -> write
+artifacts -> track -> offer to the champion gate.
 
 The pipeline orchestrates; the run directory is written by :mod:`._artifacts`, provenance comes
 from :mod:`._provenance`, what a failing store means is :mod:`._policy`'s call, and the leakage
