@@ -99,6 +99,31 @@ def test_tracker_contract(tracker: Tracker, tmp_path: Path, small_leads_csv: Pat
         assert run_id
 
 
+def test_a_run_is_created_without_mlflows_context_lookup_and_keeps_its_source_tags(
+    tmp_path: Path, small_leads_csv: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # MLflow's run-context tags (a git lookup) cost more than the rest of the bookkeeping.
+    from mlflow.tracking.context import registry as context
+
+    def refuse(tags: object = None) -> None:
+        raise AssertionError("MLflow's run context was resolved")
+
+    monkeypatch.setattr(context, "resolve_tags", refuse)
+    record = _record(tmp_path, small_leads_csv)
+    record = RunRecord(**{**record.__dict__, "tags": {**record.tags, "git_sha": "abc123"}})
+    uri = f"sqlite:///{tmp_path / 'db' / 'mlflow.db'}"
+
+    run_id = MlflowTracker(uri=uri, experiment=_unique()).log_run(record)
+
+    run = MlflowClient(tracking_uri=uri).get_run(str(run_id))
+    assert run.info.status == "FINISHED"
+    assert run.data.tags["mlflow.source.git.commit"] == "abc123"
+    assert run.data.tags["mlflow.source.type"] == "LOCAL"
+    assert run.data.tags["mlflow.runName"] == "contract"
+    assert run.data.metrics["seconds_fit"] == pytest.approx(0.1)
+    assert run.data.params["seed"] == "42"
+
+
 def test_mlflow_tracker_logs_params_metrics_tags_artifacts_data_and_model(
     tracking_uri: str, small_leads_csv: Path, tmp_path: Path
 ) -> None:

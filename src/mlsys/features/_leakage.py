@@ -2,7 +2,10 @@
 
 Each feature is scored on its own against the label with ROC-AUC (a categorical column by each
 level's positive rate, a numeric one by its value, missing values ranked lowest); a score at or
-above the threshold (either direction) is reported.
+above the threshold (either direction) is reported. Beyond :data:`MAX_ROWS` rows the screen runs
+on a seeded random sample of that many rows: an AUC on 200,000 rows has a standard error under
+0.002, far inside the distance between an honest feature and a leaky one, and the screen then
+costs the same at 1M or 5M rows as at 200k.
 
 Example:
     >>> import numpy as np, pandas as pd
@@ -21,15 +24,30 @@ import pandas as pd
 
 from mlsys.features._transformers import categorical_columns
 
-__all__ = ["leakage_warnings", "leaky_features"]
+__all__ = ["MAX_ROWS", "leakage_warnings", "leaky_features"]
 
 log = logging.getLogger(__name__)
 
+#: Rows the screen looks at, at most (a seeded sample of larger training splits).
+MAX_ROWS = 200_000
+
 
 def leaky_features(
-    X: pd.DataFrame, y: np.ndarray[Any, Any], *, min_auc: float
+    X: pd.DataFrame,
+    y: np.ndarray[Any, Any],
+    *,
+    min_auc: float,
+    max_rows: int = MAX_ROWS,
+    seed: int = 0,
 ) -> list[tuple[str, float]]:
-    """Features that alone separate the classes with ROC-AUC >= ``min_auc``, with that AUC."""
+    """Features that alone separate the classes with ROC-AUC >= ``min_auc``, with that AUC.
+
+    More than ``max_rows`` rows: the AUCs are those of ``max_rows`` rows drawn without
+    replacement by ``numpy.random.default_rng(seed)`` (same rows and seed, same result).
+    """
+    if len(X) > max_rows:
+        keep = np.sort(np.random.default_rng(seed).choice(len(X), size=max_rows, replace=False))
+        X, y = X.iloc[keep], np.asarray(y)[keep]
     leaky = []
     categorical = set(categorical_columns(X))
     positives = np.asarray(y) == 1
@@ -48,12 +66,20 @@ def leaky_features(
     return leaky
 
 
-def leakage_warnings(X: pd.DataFrame, y: np.ndarray[Any, Any], *, min_auc: float) -> list[str]:
+def leakage_warnings(
+    X: pd.DataFrame,
+    y: np.ndarray[Any, Any],
+    *,
+    min_auc: float,
+    max_rows: int = MAX_ROWS,
+    seed: int = 0,
+) -> list[str]:
     """One logged warning per leaky feature of the training rows: what a person should read."""
     warnings = []
-    for name, auc in leaky_features(X, y, min_auc=min_auc):
+    rows = "" if len(X) <= max_rows else f" ({max_rows:,}-row sample)"
+    for name, auc in leaky_features(X, y, min_auc=min_auc, max_rows=max_rows, seed=seed):
         warnings.append(
-            f"LEAKAGE? Feature '{name}' alone separates converters on the training split "
+            f"LEAKAGE? Feature '{name}' alone separates converters on the training split{rows} "
             f"with ROC-AUC {auc:.3f}. If it is recorded after the outcome, add it to "
             "data.drop_columns."
         )

@@ -289,35 +289,75 @@ class MlflowTracker:
         return experiment_id
 
     def log_run(self, record: RunRecord) -> str | None:
-        """Log params, metrics, tags, artifacts, data set and model; return the run id."""
+        """Log params, metrics, tags, artifacts, data set and model; return the run id.
+
+        A failure at any step ends the run ``FAILED`` in MLflow and raises here.
+        """
         import mlflow
+        from mlflow import MlflowClient
 
         uri = self.tracking_uri
         experiment_id = self.prepare()
         mlflow.set_tracking_uri(uri)
-        tags = {
-            **record.tags,
-            "config_hash": config_hash(record.params),
-            HOST_TAG: socket.gethostname(),
-            PID_TAG: str(os.getpid()),
-        }
-        with mlflow.start_run(
-            experiment_id=experiment_id, run_name=record.run_name, tags=tags
-        ) as run:
-            self._log_params(record.params)
-            mlflow.log_metrics(record.metrics)
-            mlflow.log_metrics({f"seconds_{k}": v for k, v in record.timings.items()})
+        client = MlflowClient(tracking_uri=uri)
+        # Created by the client, not by fluent start_run: that would resolve MLflow's context
+        # tags, and its git lookup cost more than the rest of the run's bookkeeping. The source
+        # tags it would set come from what the run already knows (its git sha and user).
+        source = _source_tags(record.tags)
+        created = client.create_run(
+            experiment_id,
+            run_name=record.run_name,
+            tags={
+                **source,
+                **record.tags,
+                "config_hash": config_hash(record.params),
+                HOST_TAG: socket.gethostname(),
+                PID_TAG: str(os.getpid()),
+            },
+        )
+        run_id: str = created.info.run_id
+        # Resuming the run makes it the active one for log_artifacts and log_model; leaving the
+        # block ends it, FINISHED, or FAILED when anything below raised.
+        with mlflow.start_run(run_id=run_id):
+            self._log_values(client, run_id, record)
             self._log_dataset(record)
             mlflow.log_artifacts(str(record.output_dir))
             if (record.output_dir / "report" / "report.html").is_file():
                 # The evaluation report is one self-contained page among the artifacts.
                 mlflow.set_tag("mlsys.report", "report/report.html")
             if self.log_model:
+                # Created here for the same reason as the run: log_model would resolve the
+                # context tags again.
+                model = client.create_logged_model(
+                    experiment_id,
+                    name="model",
+                    source_run_id=run_id,
+                    tags=source,
+                    params={k: str(v)[:_MAX_PARAM_LENGTH] for k, v in record.params.items()},
+                )
                 with _quiet_model_logging():
-                    self._log_model(record)
-            run_id: str = run.info.run_id
+                    self._log_model(record, model.model_id)
         log.info("Tracked run %s in %s (experiment '%s')", run_id, uri, self.experiment)
         return run_id
+
+    @staticmethod
+    def _log_values(client: MlflowClient, run_id: str, record: RunRecord) -> None:
+        """Params and metrics, a batch each (MLflow takes at most 100 params per batch).
+
+        Synchronously: MLflow's asynchronous logging made this slower on the embedded store,
+        as its queue's shutdown waits on a polling worker (docs/DESIGN_DECISIONS.md).
+        """
+        from mlflow.entities import Metric, Param
+
+        params = [
+            Param(key, str(value)[:_MAX_PARAM_LENGTH])
+            for key, value in sorted(record.params.items())
+        ]
+        now = int(time.time() * 1000)
+        values = {**record.metrics, **{f"seconds_{k}": v for k, v in record.timings.items()}}
+        client.log_batch(run_id, metrics=[Metric(k, float(v), now, 0) for k, v in values.items()])
+        for start in range(0, len(params), 100):
+            client.log_batch(run_id, params=params[start : start + 100])
 
     def _experiment_id(self, client: MlflowClient, uri: str) -> str:
         found = client.get_experiment_by_name(self.experiment)
@@ -336,19 +376,6 @@ class MlflowTracker:
             if again is None:
                 raise
             return str(again.experiment_id)
-
-    @staticmethod
-    def _log_params(params: dict[str, Any]) -> None:
-        import mlflow
-        from mlflow.entities import Param
-
-        items = [
-            Param(key, str(value)[:_MAX_PARAM_LENGTH]) for key, value in sorted(params.items())
-        ]
-        client = mlflow.MlflowClient()
-        run_id = mlflow.active_run().info.run_id  # type: ignore[union-attr]
-        for start in range(0, len(items), 100):
-            client.log_batch(run_id, params=items[start : start + 100])
 
     @staticmethod
     def _log_dataset(record: RunRecord) -> None:
@@ -378,7 +405,7 @@ class MlflowTracker:
                 time.sleep(0.2 * (attempt + 1))
 
     @staticmethod
-    def _log_model(record: RunRecord) -> None:
+    def _log_model(record: RunRecord, model_id: str) -> None:
         import mlflow.pyfunc
         from mlflow.models import ModelSignature, infer_signature
         from mlflow.types.schema import ColSpec, Schema
@@ -386,7 +413,9 @@ class MlflowTracker:
         from mlsys.models import ModelBundle
         from mlsys.tracking._pyfunc import BundlePyfuncModel
 
-        bundle = ModelBundle.load(record.bundle_path)
+        bundle = (
+            record.bundle if record.bundle is not None else ModelBundle.load(record.bundle_path)
+        )
         example = record.input_example
         signature = None
         if example is not None:
@@ -411,10 +440,34 @@ class MlflowTracker:
             signature=signature,
             input_example=example,
             pip_requirements=pip_requirements(),
+            model_id=model_id,
         )
         # MLflow 3 stores models as "logged models" outside the run's artifact tree; the
         # registry needs their URI and id to create versions that `mlflow models serve` can load.
         mlflow.set_tags({"mlsys.model_uri": info.model_uri, "mlsys.model_id": str(info.model_id)})
+
+
+def _source_tags(tags: dict[str, str]) -> dict[str, str]:
+    """MLflow's own source tags (user, entry point, git commit), from what the run recorded."""
+    import sys
+
+    from mlflow.entities import SourceType
+    from mlflow.utils.mlflow_tags import (
+        MLFLOW_GIT_COMMIT,
+        MLFLOW_SOURCE_NAME,
+        MLFLOW_SOURCE_TYPE,
+        MLFLOW_USER,
+    )
+
+    out = {
+        MLFLOW_SOURCE_NAME: sys.argv[0] if sys.argv and sys.argv[0] else "mlsys",
+        MLFLOW_SOURCE_TYPE: SourceType.to_string(SourceType.LOCAL),
+    }
+    if tags.get("user") not in (None, "", "None"):
+        out[MLFLOW_USER] = tags["user"]
+    if tags.get("git_sha") not in (None, "", "None"):
+        out[MLFLOW_GIT_COMMIT] = tags["git_sha"]
+    return out
 
 
 def _model_artifacts(bundle: Path) -> dict[str, str]:

@@ -26,6 +26,8 @@ class RunRecord:
         timings: Wall seconds per pipeline stage.
         dataset: Name, source and digest of the training data.
         input_example: A few raw input rows, for the MLflow model's signature and example.
+        bundle: The fitted bundle saved at ``bundle_path``, when the caller holds it: a tracker
+            that logs the model uses it instead of loading the file again.
     """
 
     run_name: str
@@ -37,6 +39,7 @@ class RunRecord:
     timings: dict[str, float] = field(default_factory=dict)
     dataset: dict[str, Any] = field(default_factory=dict)
     input_example: Any = None
+    bundle: Any = None
 
 
 @runtime_checkable

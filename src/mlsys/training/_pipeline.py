@@ -1,9 +1,9 @@
 """The training pipeline: every stage in order, each fitted only on the rows it may see.
 
-load -> split -> fit features (train) -> rebalance (train) -> fit model (train, early stop on
-validation) -> calibrate (calibration split) -> choose threshold (validation) -> evaluate (test)
--> profile (train features, validation scores) -> write artifacts -> track -> offer to the
-champion gate.
+load -> split -> leakage screen (train) -> fit features (train) -> rebalance (train) -> fit
+model (train, early stop on validation) -> calibrate (calibration split) -> choose threshold
+(validation) -> evaluate (test) -> profile (train features, validation scores) -> write
+artifacts -> track -> offer to the champion gate.
 
 The pipeline orchestrates; the run directory is written by :mod:`._artifacts`, provenance comes
 from :mod:`._provenance`, what a failing store means is :mod:`._policy`'s call, and the leakage
@@ -202,10 +202,7 @@ class TrainingPipeline:
             splits = self.splitter.split(dataset)
             log.info("Split sizes: %s", splits.sizes())
         parts = {name: _rows(dataset, idx) for name, idx in splits.items()}
-        warnings = [
-            *dataset.warnings,
-            *leakage_warnings(*parts["train"], min_auc=self.leakage_auc_warning),
-        ]
+        warnings = [*dataset.warnings, *self._leakage(watch, *parts["train"])]
 
         calibrated = self._fit(watch, parts, dataset.schema)
         with _stage(watch, "evaluate"):
@@ -281,6 +278,7 @@ class TrainingPipeline:
                 metadata,
                 watch,
                 parts["test"][0],
+                bundle,
             )
             with _stage(watch, "track"):
                 run_id, untracked = policy.record(record)
@@ -407,6 +405,11 @@ class TrainingPipeline:
             decision_path=self.output_dir / "gate.json",
         )
 
+    def _leakage(self, watch: Stopwatch, X: pd.DataFrame, y: np.ndarray[Any, Any]) -> list[str]:
+        """The leakage screen of the training rows (a seeded sample of a large split)."""
+        with _stage(watch, "leakage"):
+            return leakage_warnings(X, y, min_auc=self.leakage_auc_warning, seed=self.seed)
+
     def _check_report_settings(self, dataset: Dataset) -> None:
         """Fail before training, not after it, on a segment column the data lacks."""
         options = self.evaluator.report
@@ -429,6 +432,7 @@ class TrainingPipeline:
         metadata: dict[str, Any],
         watch: Stopwatch,
         test_rows: pd.DataFrame,
+        bundle: ModelBundle,
     ) -> RunRecord:
         """What the tracker records: params, metrics, tags, artifacts and an input example."""
         numeric = {k: float(v) for k, v in metrics.items() if isinstance(v, (int, float))}
@@ -454,6 +458,7 @@ class TrainingPipeline:
             timings=dict(watch.seconds),
             dataset={"name": dataset.name, "source": dataset.source, "sha256": dataset.sha256},
             input_example=dataset.raw_rows(test_rows.head(5)),
+            bundle=bundle,
         )
 
 

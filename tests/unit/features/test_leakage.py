@@ -53,3 +53,19 @@ def test_single_feature_auc_is_one_half_when_only_one_class_is_present() -> None
 
     assert _rank_auc(np.ones(5, dtype=int), np.arange(5.0)) == 0.5
     assert _level_auc(pd.Series(list("abcab")), np.zeros(5, dtype=bool)) == 0.5
+
+
+def test_a_large_training_split_is_screened_on_a_seeded_sample() -> None:
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 3_000)
+    X = pd.DataFrame({"won": y.astype(float), "noise": rng.normal(size=3_000)})
+    X.loc[:999, "won"] = 0.0  # leaks on two thirds of the rows only: the sample's AUC differs
+
+    full = leaky_features(X, y, min_auc=0.5, max_rows=3_000)
+    sampled = leaky_features(X, y, min_auc=0.5, max_rows=1_000, seed=1)
+
+    assert sampled == leaky_features(X, y, min_auc=0.5, max_rows=1_000, seed=1)  # seeded
+    assert dict(sampled)["won"] != dict(full)["won"]
+    assert abs(dict(sampled)["won"] - dict(full)["won"]) < 0.05
+    (warning, *_) = leakage_warnings(X, y, min_auc=0.8, max_rows=1_000)
+    assert "on the training split (1,000-row sample)" in warning
