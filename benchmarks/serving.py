@@ -292,6 +292,10 @@ def _log_sklearn(tmp: Path, data: Path, n_estimators: int) -> None:
     )
     pipeline = Pipeline([("prep", prep), ("model", model)])
     mlflow.set_tracking_uri(f"sqlite:///{tmp / 'mlflow.db'}")
+    # Artifacts in the temporary directory too: MLflow's default is ./mlruns of the cwd.
+    client = MlflowClient()
+    if client.get_experiment_by_name("sklearn-pipeline") is None:
+        client.create_experiment("sklearn-pipeline", artifact_location=(tmp / "mlruns").as_uri())
     mlflow.set_experiment("sklearn-pipeline")
     with mlflow.start_run():
         info = mlflow.sklearn.log_model(

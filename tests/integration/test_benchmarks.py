@@ -36,6 +36,8 @@ def test_smoke_run(script: Path, tmp_path: Path) -> None:
         check=False,
     )
     assert done.returncode == 0, done.stderr[-3000:]
+    # Nothing lands in the working tree (MLflow's default ./mlruns, a stray mlflow.db, ...).
+    assert not (REPO_ROOT / "mlruns").exists()
     # A smoke run never writes docs/: its page, when it has one, lands in the temporary dir.
     assert set(REPO_ROOT.joinpath("docs", "benchmarks").iterdir()) == before
     if "wrote " in done.stdout:
