@@ -96,6 +96,70 @@ def _score(engine: str, data: Path, bundle: Path, out: Path) -> dict[str, Any]:
             "rows": result["rows_in"]}  # fmt: skip
 
 
+def _corrupted(tmp: Path, rows: int) -> tuple[Path, int, int]:
+    """``rows`` leads as CSV with bad rows mixed in: a word in a number column, a short line."""
+    clean = tmp / f"clean_{rows}.csv"
+    _run([sys.executable, "-m", "mlsys.data", "--rows", str(rows), "--out", str(clean)])
+    target = tmp / f"corrupted_{rows}.csv"
+    words = short = 0
+    with clean.open() as src, target.open("w") as out:
+        header = src.readline()
+        out.write(header)
+        column = header.rstrip("\n").split(",").index("employees")
+        for i, line in enumerate(src):
+            written = line
+            if i % 997 == 5:
+                fields = line.rstrip("\n").split(",")
+                fields[column] = "many"
+                written, words = ",".join(fields) + "\n", words + 1
+            elif i % 1999 == 7:
+                written, short = line.rstrip("\n").rsplit(",", 1)[0] + "\n", short + 1
+            out.write(written)
+    clean.unlink()
+    return target, words, short
+
+
+def _same_as_ml_predict(tmp: Path, bundle: Path, rows: int) -> dict[str, Any]:
+    """Both engines on one corrupted CSV: probabilities, rejects and counts compared."""
+    import pandas as pd
+
+    data, words, short = _corrupted(tmp, rows)
+    found: dict[str, Any] = {}
+    for engine in ("local", "spark"):
+        out, rejects = tmp / f"check_{engine}.parquet", tmp / f"check_{engine}.rejects.csv"
+        summary = tmp / f"check_{engine}.json"
+        command = [sys.executable, "-m", "mlsys.predict", str(data), "-o", str(out)]
+        command += ["--rejects", str(rejects), "--model", str(bundle), "--no-progress"]
+        command += ["--summary-json", str(summary)]
+        env = dict(os.environ)
+        if engine == "spark":
+            command += ["--engine", "spark"]
+            env["PYSPARK_SUBMIT_ARGS"] = SPARK_ARGS
+        _run(command, env)
+        parts = sorted(rejects.glob("*.csv")) if rejects.is_dir() else [rejects]
+        bad = pd.concat([pd.read_csv(p, dtype=str) for p in parts], ignore_index=True)
+        found[engine] = {
+            "scores": pd.read_parquet(out),
+            "rejected": sorted(bad["lead_id"].dropna()),
+            "reasons": sorted(r.split(":")[0] for r in bad["reason"]),
+            "summary": json.loads(summary.read_text()),
+        }
+    local, spark = found["local"], found["spark"]
+    merged = local["scores"].merge(spark["scores"], on="lead_id", validate="1:1")
+    return {
+        "rows": rows,
+        "words": words,
+        "short": short,
+        "scored": (len(local["scores"]), len(spark["scores"])),
+        "joined": len(merged),
+        "max_abs_diff": float((merged["probability_x"] - merged["probability_y"]).abs().max()),
+        "decisions_equal": bool((merged["decision_x"] == merged["decision_y"]).all()),
+        "rejects": (len(local["reasons"]), len(spark["reasons"])),
+        "same_rejected_ids": local["rejected"] == spark["rejected"],
+        "same_reasons": local["reasons"] == spark["reasons"],
+    }
+
+
 def _agreement(local: Path, spark: Path) -> float:
     import pandas as pd
 
@@ -166,6 +230,30 @@ def _markdown(results: list[dict[str, Any]], agreement: float, args: argparse.Na
     return "\n".join(lines)
 
 
+def _check_section(check: dict[str, Any]) -> str:
+    return "\n".join(
+        [
+            "",
+            f"## Same scores, rejects and counts ({check['rows']:,} leads, bad rows mixed in)",
+            "",
+            f"One CSV of {check['rows']:,} generated leads with {check['words']:,} rows holding a "
+            f"word in the number column `employees` and {check['short']:,} lines missing a "
+            "field, scored by both engines:",
+            "",
+            "| | ml-predict | Spark |",
+            "|---|---:|---:|",
+            f"| rows scored | {check['scored'][0]:,} | {check['scored'][1]:,} |",
+            f"| rows rejected | {check['rejects'][0]:,} | {check['rejects'][1]:,} |",
+            "",
+            f"Joined on `lead_id`: {check['joined']:,} rows; largest probability difference "
+            f"{check['max_abs_diff']:.1e}; same decisions: {check['decisions_equal']}; same "
+            f"rejected ids: {check['same_rejected_ids']}; same reject reasons (their first "
+            f"clause): {check['same_reasons']}.",
+            "",
+        ]
+    )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, nargs="+", default=[1_000_000, 10_000_000])
@@ -191,10 +279,20 @@ def main() -> int:
                 if size == min(args.rows) and repeat == 0:
                     agreement = _agreement(outs["local"], outs["spark"])
             data.unlink()
-    page = _markdown(results, agreement, args)
+        check = _same_as_ml_predict(tmp, bundle, min(args.rows))
+        print(json.dumps(check), flush=True)
+    page = _markdown(results, agreement, args) + _check_section(check)
     print(page)
-    if agreement > 1e-12:
-        print(f"FAIL: the engines disagree by {agreement}", file=sys.stderr)
+    same = (
+        check["max_abs_diff"] <= 1e-12
+        and check["decisions_equal"]
+        and check["scored"][0] == check["scored"][1] == check["joined"]
+        and check["rejects"][0] == check["rejects"][1]
+        and check["same_rejected_ids"]
+        and check["same_reasons"]
+    )
+    if agreement > 1e-12 or not same:
+        print(f"FAIL: the engines disagree: {agreement}, {check}", file=sys.stderr)
         return 1
     if args.write:
         DOC.write_text(page)
